@@ -1,0 +1,110 @@
+/* conf.h: the site config and the service files (see qmailctl.conf(5)).
+ *
+ * Both files use one syntax: "key = value" lines, '#' comments, blank
+ * lines.  Values that are command lines (run, log, probe) are split into
+ * argv on blanks with "double quotes" and backslash escapes, and ${var}
+ * is expanded after splitting, so a value never changes the word count.
+ * No shell ever sees any of it.
+ *
+ * Every function that can fail fills a struct conf_error with one line
+ * that names FILE:LINE and what is wrong, e.g.
+ *     /etc/qmailctl/services/smtp:7: unknown key 'rnu'
+ * and returns -1.  The caller reports it and exits 6. */
+#ifndef QMAILCTL_CONF_H
+#define QMAILCTL_CONF_H
+
+#include <stddef.h>
+
+#define CONF_DEFAULT_FILE "/etc/qmailctl/qmailctl.conf"
+#define CONF_DEFAULT_RUNDIR "/run/qmailctl"
+#define CONF_DEFAULT_PATH "/var/qmail/bin:/usr/local/bin:/usr/bin:/bin"
+#define CONF_DEFAULT_NAMES "send smtp smtps pop3 pop3s"
+
+struct conf_error {
+	char text[1024];
+};
+
+struct conf_var {
+	char *key;
+	char *value;
+};
+
+struct site {
+	char *file;             /* the site config's path */
+	char *services;         /* service directory (relative: to file's dir) */
+	char *rundir;           /* pidfiles and locks */
+	char *path;             /* PATH the services get */
+	char **names;           /* the default set, NULL-terminated */
+	struct conf_var *vars;  /* every key of the site file, for ${key} */
+	size_t nvars;
+};
+
+enum probe_kind {
+	PROBE_NONE,
+	PROBE_TCP,              /* tcp HOST PORT EXPECT */
+	PROBE_TLS,              /* tls HOST PORT EXPECT: implicit TLS */
+	PROBE_POP3_STLS,        /* pop3-stls HOST PORT */
+	PROBE_SMTP_STARTTLS,    /* smtp-starttls HOST PORT */
+};
+
+struct probe {
+	enum probe_kind kind;
+	char *host;             /* numeric address or name */
+	char *port;
+	char *expect;           /* greeting prefix; NULL for the STLS kinds */
+};
+
+struct service {
+	char *name;
+	char *file;             /* the service file's path */
+	char *description;      /* "" when not set */
+	char **run;             /* server element argv, NULL-terminated */
+	char **log;             /* logger element argv, or NULL */
+	char *directory;        /* working directory; "/" when not set */
+	char **env;             /* NAME=VALUE, NULL-terminated (maybe empty) */
+	struct probe probe;
+	char *cert;             /* PEM that must be valid before start; NULL */
+	char *rules;            /* tcprules source; NULL: from tcpserver -x */
+	long settle_ms;         /* default 200 */
+	long start_timeout_ms;  /* default 10000 */
+	long stop_timeout_ms;   /* default 30000 */
+	long zap_grace_ms;      /* default 100 */
+	unsigned long long memory;  /* bytes; 0 = no limit */
+};
+
+/* Reads the site config.  A missing file is an error.  Unknown keys are
+ * variables; builtin keys (services, rundir, default, path) are variables
+ * too.  Relative paths for services and rundir are taken relative to the
+ * directory of the site file. */
+int conf_load_site(const char *file, struct site *site, struct conf_error *e);
+
+/* The value of ${key} in the site config, or NULL. */
+const char *conf_site_var(const struct site *site, const char *key);
+
+/* True if name is acceptable as a service name: [A-Za-z0-9_-], 1 to 64
+ * characters, so it can never name a path outside the directories. */
+int conf_valid_name(const char *name);
+
+/* The services in the site's service directory, sorted, NULL-terminated.
+ * Files whose names are not valid service names (backups like smtp~,
+ * smtp.dist, .hidden) are skipped. */
+int conf_list_services(const struct site *site, char ***names,
+    struct conf_error *e);
+
+/* Reads SERVICES/name.  Every value is expanded; a missing run, an
+ * unknown key, an undefined variable, an unknown user or group, an
+ * unterminated quote, a bad number or a bad probe is an error. */
+int conf_load_service(const struct site *site, const char *name,
+    struct service *svc, struct conf_error *e);
+
+/* Splits text into a NULL-terminated argv (double quotes, backslash
+ * escapes) and expands ${var}, ${uid:NAME} and ${gid:NAME} in each word.
+ * where ("FILE:LINE") prefixes error messages. */
+int conf_split(const struct site *site, const char *text, const char *where,
+    char ***argv, struct conf_error *e);
+
+void conf_free_argv(char **argv);
+void conf_free_service(struct service *svc);
+void conf_free_site(struct site *site);
+
+#endif

@@ -1,0 +1,70 @@
+/* proc.h: what qmailctl needs to know about processes, and nothing else.
+ *
+ * Everything that reads /proc, opens pidfds or depends on Linux process
+ * accounting lives behind this interface in proc_linux.c, so that a port to
+ * another kernel is one file.
+ *
+ * Why a pid alone is never trusted: a pid names whatever process holds it
+ * now.  After a crash or a reboot, a pidfile's pid may belong to an unrelated
+ * process (start-stop-daemon has killed innocent processes this way).  A
+ * process is identified by (pid, start time in clock ticks since boot, boot
+ * id); a handle is only handed out after the live process matches all three,
+ * and it is a pidfd, so that signals go to that process even if it exits and
+ * its pid is reused between our check and our kill. */
+#ifndef QMAILCTL_PROC_H
+#define QMAILCTL_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PROC_BOOT_ID_MAX 40
+
+struct proc_info {
+	pid_t pid, ppid, pgid, sid;
+	char state;                     /* R S D Z T X ... as in /proc */
+	unsigned long long start;       /* clock ticks after boot */
+	char comm[32];
+};
+
+/* The identity a pidfile records. */
+struct proc_ident {
+	pid_t pid;
+	unsigned long long start;
+	char boot[PROC_BOOT_ID_MAX];
+	pid_t pgid;                     /* 0 when not recorded */
+};
+
+/* Reads the process's status now.  -1 with errno ESRCH if it does not exist. */
+int proc_info(pid_t pid, struct proc_info *pi);
+
+/* True for a state that means "has exited" (zombie or dead). */
+int proc_state_exited(char state);
+
+/* This boot's id, so that identities do not survive a reboot. */
+int proc_boot_id(char out[PROC_BOOT_ID_MAX]);
+
+/* Fills *id with the identity of the calling process. */
+int proc_self_ident(struct proc_ident *id);
+
+/* Opens a handle (a pollable fd that becomes readable when the process
+ * exits) on the process recorded in *id.  Returns the fd, or -1 with errno:
+ *   ESRCH   it has exited (or is a zombie)
+ *   ESTALE  the pid now belongs to another process, or another boot
+ *   EPERM   the pid is 1 or the caller itself: never acted upon */
+int proc_open_recorded(const struct proc_ident *id);
+
+/* A handle on a child we just forked (it cannot have been reaped yet). */
+int proc_open_child(pid_t pid);
+
+/* Sends sig through the handle.  -1 with errno ESRCH if it has exited. */
+int proc_signal(int handle, int sig);
+
+/* Seconds the process with the given start time has been running. */
+double proc_uptime(unsigned long long start);
+
+/* Calls fn for every live (not exited) process whose process group is pgid,
+ * stopping early if fn returns non-zero (which is then returned). */
+int proc_group_each(pid_t pgid, int (*fn)(const struct proc_info *, void *),
+    void *arg);
+
+#endif

@@ -1,0 +1,228 @@
+/* proc_linux.c: process inspection through /proc and pidfds (Linux 5.3+). */
+#include "proc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+static ssize_t read_small_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	return n;
+}
+
+/* /proc/PID/stat: "pid (comm) state ppid pgrp session ... starttime(22) ...".
+ * comm may hold spaces and parentheses, so fields are counted from the last
+ * ')'. */
+static int parse_stat(const char *buf, struct proc_info *pi)
+{
+	const char *open = strchr(buf, '(');
+	const char *close = strrchr(buf, ')');
+	const char *p;
+	size_t len;
+	int field;
+
+	if (!open || !close || close < open || close[1] != ' ')
+		return -1;
+	len = (size_t)(close - open - 1);
+	if (len >= sizeof pi->comm)
+		len = sizeof pi->comm - 1;
+	memcpy(pi->comm, open + 1, len);
+	pi->comm[len] = 0;
+	p = close + 2;
+	pi->state = *p;
+	for (field = 3; *p && field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -1;
+		p++;
+		switch (field + 1) {
+		case 4: pi->ppid = (pid_t)strtol(p, NULL, 10); break;
+		case 5: pi->pgid = (pid_t)strtol(p, NULL, 10); break;
+		case 6: pi->sid = (pid_t)strtol(p, NULL, 10); break;
+		case 22: pi->start = strtoull(p, NULL, 10); break;
+		default: break;
+		}
+	}
+	return field == 22 ? 0 : -1;
+}
+
+int proc_info(pid_t pid, struct proc_info *pi)
+{
+	char path[64], buf[1024];
+
+	if (pid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (read_small_file(path, buf, sizeof buf) < 0) {
+		if (errno == ENOENT)
+			errno = ESRCH;
+		return -1;
+	}
+	memset(pi, 0, sizeof *pi);
+	pi->pid = pid;
+	if (parse_stat(buf, pi) < 0) {
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+int proc_state_exited(char state)
+{
+	return state == 'Z' || state == 'X' || state == 'x';
+}
+
+int proc_boot_id(char out[PROC_BOOT_ID_MAX])
+{
+	static char cached[PROC_BOOT_ID_MAX];
+	char buf[128];
+	size_t i, n = 0;
+
+	if (!cached[0]) {
+		if (read_small_file("/proc/sys/kernel/random/boot_id", buf,
+		    sizeof buf) < 0)
+			return -1;
+		for (i = 0; buf[i] && n < sizeof cached - 1; i++)
+			if (isxdigit((unsigned char)buf[i]) || buf[i] == '-')
+				cached[n++] = buf[i];
+		cached[n] = 0;
+	}
+	memcpy(out, cached, PROC_BOOT_ID_MAX);
+	return 0;
+}
+
+int proc_self_ident(struct proc_ident *id)
+{
+	struct proc_info pi;
+
+	memset(id, 0, sizeof *id);
+	if (proc_info(getpid(), &pi) < 0 || proc_boot_id(id->boot) < 0)
+		return -1;
+	id->pid = pi.pid;
+	id->start = pi.start;
+	id->pgid = pi.pgid;
+	return 0;
+}
+
+static int pidfd_open_raw(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int proc_open_child(pid_t pid)
+{
+	int fd = pidfd_open_raw(pid);
+
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+int proc_open_recorded(const struct proc_ident *id)
+{
+	char boot[PROC_BOOT_ID_MAX];
+	struct proc_info pi;
+	int fd, err;
+
+	if (id->pid <= 1 || id->pid == getpid()) {
+		errno = EPERM;
+		return -1;
+	}
+	if (id->boot[0] && proc_boot_id(boot) == 0 && strcmp(boot, id->boot)) {
+		errno = ESTALE;
+		return -1;
+	}
+	/* Open first, then compare: once the pidfd exists it pins the process,
+	 * so a match read afterwards proves the pidfd is the recorded one. */
+	fd = proc_open_child(id->pid);
+	if (fd < 0)
+		return -1;
+	if (proc_info(id->pid, &pi) < 0) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if (pi.start != id->start) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	if (proc_state_exited(pi.state)) {
+		close(fd);
+		errno = ESRCH;
+		return -1;
+	}
+	return fd;
+}
+
+int proc_signal(int handle, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, handle, sig, NULL, 0);
+}
+
+double proc_uptime(unsigned long long start)
+{
+	char buf[128];
+	long ticks = sysconf(_SC_CLK_TCK);
+	double up;
+
+	if (read_small_file("/proc/uptime", buf, sizeof buf) < 0 || ticks <= 0)
+		return 0;
+	up = strtod(buf, NULL) - (double)start / (double)ticks;
+	return up < 0 ? 0 : up;
+}
+
+int proc_group_each(pid_t pgid, int (*fn)(const struct proc_info *, void *),
+    void *arg)
+{
+	struct proc_info pi;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if (pgid <= 1) {
+		errno = EPERM;
+		return -1;
+	}
+	d = opendir("/proc");
+	if (!d)
+		return -1;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		if (proc_info((pid_t)atoi(de->d_name), &pi) < 0)
+			continue;       /* exited while we looked */
+		if (pi.pgid != pgid || proc_state_exited(pi.state))
+			continue;
+		rc = fn(&pi, arg);
+	}
+	closedir(d);
+	return rc;
+}

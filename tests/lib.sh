@@ -1,0 +1,96 @@
+# lib.sh: the harness every integration test sources.
+#
+# - T is a fresh temporary directory; every path a test uses lives in it.
+# - ok/fail/check/skip print TAP lines that tests/run.sh counts.
+# - free_port gives a 127.0.0.1 port the kernel says is free now.
+# - wait_for bounds every wait in time and in count; no bare sleeps.
+# - track_pid/track_pgid record what a test started, and cleanup ends it by
+#   pid or process group on every exit path, failures included.
+# shellcheck shell=sh
+
+set -u
+: "${QMAILCTL:?run through tests/run.sh}" "${PIDO:?}" "${FIXTURES:?}"
+
+T=$(mktemp -d /tmp/qmailctl-test.XXXXXX) || exit 1
+tap_n=0
+tap_failed=0
+
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+fail() { tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_n - $*"; }
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
+# check DESCRIPTION COMMAND...: passes when COMMAND succeeds.
+check() { _d=$1; shift; if "$@"; then ok "$_d"; else fail "$_d"; fi; }
+# check_rc DESCRIPTION EXPECTED COMMAND...: passes when COMMAND exits EXPECTED.
+check_rc() {
+	_d=$1 _want=$2; shift 2
+	"$@"; _rc=$?
+	if [ "$_rc" = "$_want" ]; then ok "$_d"; else fail "$_d (exit $_rc, want $_want)"; fi
+}
+# note TEXT: a diagnostic line (TAP comment).
+note() { echo "# $*"; }
+
+free_port() { "$FIXTURES/freeport"; }
+
+# wait_for SECONDS COMMAND...: runs COMMAND until it succeeds, backing off
+# from 2 ms to 100 ms; gives up after SECONDS or 2000 tries.
+wait_for() {
+	_limit=$1; shift
+	_end=$(( $(date +%s) + _limit + 1 ))
+	_delay=0.002 _tries=0
+	while ! "$@"; do
+		_tries=$((_tries + 1))
+		if [ "$_tries" -ge 2000 ] || [ "$(date +%s)" -ge "$_end" ]; then
+			return 1
+		fi
+		sleep "$_delay"
+		case $_delay in
+		0.002) _delay=0.01 ;;
+		0.01) _delay=0.05 ;;
+		*) _delay=0.1 ;;
+		esac
+	done
+}
+
+alive() { kill -0 "$1" 2>/dev/null && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+gone() { ! alive "$1"; }
+
+track_pid() { echo "pid $1" >>"$T/.tracked"; }
+track_pgid() { echo "pgid $1" >>"$T/.tracked"; }
+
+# Ends everything the test started: services through qmailctl's own rundir
+# pidfiles (by process group), then tracked pids and groups.  Never by name.
+cleanup() {
+	for _f in "$T"/*/run/*.pid "$T"/run/*.pid; do
+		same_process "$_f" || continue
+		_pid=$(head -n 1 "$_f")
+		_pgid=$(sed -n 's/^pgid //p' "$_f")
+		[ -n "$_pgid" ] && [ "$_pgid" -gt 1 ] && kill -KILL -- "-$_pgid" 2>/dev/null
+		[ -n "$_pid" ] && [ "$_pid" -gt 1 ] && kill -KILL "$_pid" 2>/dev/null
+	done
+	if [ -f "$T/.tracked" ]; then
+		while read -r _kind _id; do
+			case $_kind in
+			pid) kill -KILL "$_id" 2>/dev/null ;;
+			pgid) kill -KILL -- "-$_id" 2>/dev/null ;;
+			esac
+		done <"$T/.tracked"
+	fi
+	rm -rf "$T"
+}
+trap 'cleanup' EXIT
+trap 'exit 1' INT TERM HUP
+
+# done_testing: ends the script with the right status.
+done_testing() {
+	echo "1..$tap_n"
+	[ "$tap_failed" = 0 ]
+}
+
+# same_process PIDFILE: true when the pidfile's pid is alive and has the
+# start time the pidfile recorded (field 22 of /proc/PID/stat).
+same_process() {
+	_pid=$(head -n 1 "$1" 2>/dev/null) || return 1
+	_start=$(sed -n 's/^start //p' "$1")
+	[ -n "$_pid" ] && [ -r "/proc/$_pid/stat" ] || return 1
+	[ "$(sed 's/.*) //' "/proc/$_pid/stat" | cut -d' ' -f20)" = "$_start" ]
+}
