@@ -31,10 +31,12 @@ struct conf_var {
 
 struct site {
 	char *file;             /* the site config's path */
-	char *services;         /* service directory (relative: to file's dir) */
+	char *services;         /* service directory (relative: to file's dir;
+	                         * default "services" beside the file) */
 	char *rundir;           /* pidfiles and locks */
 	char *path;             /* PATH the services get */
-	char **names;           /* the default set, NULL-terminated */
+	char **names;           /* the default set, NULL-terminated (an empty
+	                         * "default =" gives an empty array) */
 	struct conf_var *vars;  /* every key of the site file, for ${key} */
 	size_t nvars;
 };
@@ -50,7 +52,8 @@ enum probe_kind {
 struct probe {
 	enum probe_kind kind;
 	char *host;             /* numeric address or name */
-	char *port;
+	char *port;             /* decimal; a services(5) name given in the
+	                         * file is resolved when it is loaded */
 	char *expect;           /* greeting prefix; NULL for the STLS kinds */
 };
 
@@ -70,12 +73,15 @@ struct service {
 	long stop_timeout_ms;   /* default 30000 */
 	long zap_grace_ms;      /* default 100 */
 	unsigned long long memory;  /* bytes; 0 = no limit */
+	int reload_signal;      /* what `reload` sends; 0: nothing to reload */
+	int flush_signal;       /* what `flush` sends; 0: not a queue */
 };
 
 /* Reads the site config.  A missing file is an error.  Unknown keys are
  * variables; builtin keys (services, rundir, default, path) are variables
  * too.  Relative paths for services and rundir are taken relative to the
- * directory of the site file. */
+ * directory of the site file, and stored absolute.  A value may use
+ * ${key} of an earlier line; it is expanded once, when it is defined. */
 int conf_load_site(const char *file, struct site *site, struct conf_error *e);
 
 /* The value of ${key} in the site config, or NULL. */
@@ -93,13 +99,17 @@ int conf_list_services(const struct site *site, char ***names,
 
 /* Reads SERVICES/name.  Every value is expanded; a missing run, an
  * unknown key, an undefined variable, an unknown user or group, an
- * unterminated quote, a bad number or a bad probe is an error. */
+ * unterminated quote, a bad number or a bad probe is an error.  An invalid
+ * name is refused ("invalid service name '../x'"); a name with no file is
+ * "SERVICES/name: no such service". */
 int conf_load_service(const struct site *site, const char *name,
     struct service *svc, struct conf_error *e);
 
 /* Splits text into a NULL-terminated argv (double quotes, backslash
  * escapes) and expands ${var}, ${uid:NAME} and ${gid:NAME} in each word.
- * where ("FILE:LINE") prefixes error messages. */
+ * Expansion is not recursive.  In ${uid:NAME}, a site variable NAME names
+ * the user to look up, and a number stands for itself.  site may be NULL
+ * (no variables).  where ("FILE:LINE") prefixes error messages. */
 int conf_split(const struct site *site, const char *text, const char *where,
     char ***argv, struct conf_error *e);
 
