@@ -1,0 +1,72 @@
+/* cert.h: the PEM file (certificate and private key) a TLS service reads.
+ *
+ * stunnel (and qmail-smtpd with the TLS patch) only says what is wrong with
+ * its certificate when the first client connects, if then.  cert_check
+ * says it before start: missing, unreadable by the service's user, no key,
+ * a key of another certificate, expired, not yet valid.  cert_make writes
+ * a self-signed certificate for testing, as qmail-tls' `make cert` does.
+ *
+ * Errors and warnings are one line each, naming the file:
+ *   certificate /etc/qmailctl/cert.pem: key does not match certificate */
+#ifndef QMAILCTL_CERT_H
+#define QMAILCTL_CERT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* check warns this many days before a certificate expires. */
+#define CERT_WARN_DAYS 30
+
+/* No service group: any group read bit on the key is a warning. */
+#define CERT_NO_GID ((gid_t)-1)
+
+struct cert_report {
+	long days_left;         /* whole days to notAfter; negative: expired */
+	long long seconds_left; /* the same in seconds */
+	char subject_cn[256];   /* subject CN, non-printables escaped; or "" */
+	char not_after[64];     /* "Jan  1 00:00:00 2025 GMT" */
+	int expiring;           /* usable, but expires within warn_days */
+	int key_exposed;        /* readable by others, or by a group that is
+	                         * not the service's gid */
+	char warning[512];      /* the warnings as one line, or "" */
+	char error[512];        /* why the file is not usable, or "" */
+};
+
+/* Checks that file exists, that uid (with gid and, for a user in the
+ * passwd database, its supplementary groups) may search every directory
+ * on the path and read the file (permission bits; uid 0 reads anything;
+ * ACLs are not looked at), that it holds a PEM certificate and a PEM
+ * private key that matches it, and that now is within the certificate's
+ * validity.  Returns 0 when usable (warnings allowed: r->expiring,
+ * r->key_exposed, r->warning), -1 when not (r->error says why).
+ *
+ * Note: tcpserver -u/-g and setuidgid keep gid alone (setgroups(1, &gid)),
+ * so a key readable only through a supplementary group passes here and
+ * still fails in the service.  Group-readable by gid works everywhere. */
+int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
+    struct cert_report *r);
+
+/* Writes a self-signed certificate and its key to file, valid from now
+ * for days: EC P-256, CN and subjectAltName DNS:hostname, random serial,
+ * SHA-256, CA:FALSE, keyUsage digitalSignature, extendedKeyUsage
+ * serverAuth.  Atomically: a mode 0600 file created O_EXCL|O_NOFOLLOW in
+ * the same directory, fsync'd, renamed over file (a symlink at file is
+ * replaced, never followed).  The result is read back and checked.
+ * Returns 0, or -1 with a one-line reason in err. */
+int cert_make(const char *file, const char *hostname, int days,
+    char *err, size_t errsize);
+
+/* The same with a chosen validity, notBefore and notAfter given in
+ * seconds from now (negative: in the past), for tests and for check's
+ * own tests: an expired certificate is -864000, -259200.  The result is
+ * read back and must parse and match; its dates are not checked. */
+int cert_make_validity(const char *file, const char *hostname,
+    long long not_before, long long not_after, char *err, size_t errsize);
+
+/* The name for a new certificate: the first line of QMAIL/control/me if
+ * it is readable and not empty, else gethostname(), else "localhost".
+ * Returns buf. */
+const char *cert_default_hostname(const char *qmail_dir, char *buf,
+    size_t size);
+
+#endif
