@@ -43,6 +43,9 @@ static int format_ident(char *buf, size_t size, const struct proc_ident *id)
 	if (id->pgid > 0 && n > 0 && (size_t)n < size)
 		n += snprintf(buf + n, size - (size_t)n, "pgid %d\n",
 		    (int)id->pgid);
+	if (id->sid > 0 && n > 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - (size_t)n, "sid %d\n",
+		    (int)id->sid);
 	return n;
 }
 
@@ -144,6 +147,11 @@ static int parse_ident(char *text, struct proc_ident *id)
 			if (*end || v <= 0)
 				return -1;
 			id->pgid = (pid_t)v;
+		} else if (!strncmp(line, "sid ", 4)) {
+			v = strtol(line + 4, &end, 10);
+			if (*end || v <= 0)
+				return -1;
+			id->sid = (pid_t)v;
 		}
 		/* Unknown lines are allowed: later versions may add some. */
 	}

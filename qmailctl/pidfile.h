@@ -7,6 +7,7 @@
  *     start 123456
  *     boot 0b7e...-...
  *     pgid 4121
+ *     sid 4120
  *
  * A reader accepts only a regular file of at most PIDFILE_MAX bytes, never
  * follows a symlink and never blocks on a FIFO. */

@@ -32,6 +32,7 @@ struct proc_ident {
 	unsigned long long start;
 	char boot[PROC_BOOT_ID_MAX];
 	pid_t pgid;                     /* 0 when not recorded */
+	pid_t sid;                      /* 0 when not recorded */
 };
 
 /* Reads the process's status now.  -1 with errno ESRCH if it does not exist. */
@@ -62,9 +63,14 @@ int proc_signal(int handle, int sig);
 /* Seconds the process with the given start time has been running. */
 double proc_uptime(unsigned long long start);
 
-/* Calls fn for every live (not exited) process whose process group is pgid,
- * stopping early if fn returns non-zero (which is then returned). */
-int proc_group_each(pid_t pgid, int (*fn)(const struct proc_info *, void *),
-    void *arg);
+/* Calls fn for every live (not exited) process, stopping early if fn
+ * returns non-zero (which is then returned). */
+int proc_each(int (*fn)(const struct proc_info *, void *), void *arg);
+
+/* Where cgroup v2 is mounted (from /proc/self/mountinfo).  -1 if nowhere. */
+int proc_cgroup2_mount(char *buf, size_t size);
+
+/* The cgroup v2 path of pid relative to the mount ("/qmailctl/send"). */
+int proc_cgroup_of(pid_t pid, char *buf, size_t size);
 
 #endif

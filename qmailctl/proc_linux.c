@@ -127,6 +127,7 @@ int proc_self_ident(struct proc_ident *id)
 	id->pid = pi.pid;
 	id->start = pi.start;
 	id->pgid = pi.pgid;
+	id->sid = pi.sid;
 	return 0;
 }
 
@@ -199,18 +200,13 @@ double proc_uptime(unsigned long long start)
 	return up < 0 ? 0 : up;
 }
 
-int proc_group_each(pid_t pgid, int (*fn)(const struct proc_info *, void *),
-    void *arg)
+int proc_each(int (*fn)(const struct proc_info *, void *), void *arg)
 {
 	struct proc_info pi;
 	struct dirent *de;
 	DIR *d;
 	int rc = 0;
 
-	if (pgid <= 1) {
-		errno = EPERM;
-		return -1;
-	}
 	d = opendir("/proc");
 	if (!d)
 		return -1;
@@ -219,10 +215,56 @@ int proc_group_each(pid_t pgid, int (*fn)(const struct proc_info *, void *),
 			continue;
 		if (proc_info((pid_t)atoi(de->d_name), &pi) < 0)
 			continue;       /* exited while we looked */
-		if (pi.pgid != pgid || proc_state_exited(pi.state))
+		if (proc_state_exited(pi.state))
 			continue;
 		rc = fn(&pi, arg);
 	}
 	closedir(d);
 	return rc;
+}
+
+/* /proc/self/mountinfo: field 5 is the mount point; the filesystem type
+ * follows the " - " separator. */
+int proc_cgroup2_mount(char *buf, size_t size)
+{
+	char line[4096], *mnt, *end;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int i, found = -1;
+
+	if (!f)
+		return -1;
+	while (found < 0 && fgets(line, sizeof line, f)) {
+		if (!strstr(line, " - cgroup2 "))
+			continue;
+		mnt = line;
+		for (i = 0; i < 4 && mnt; i++)
+			if ((mnt = strchr(mnt, ' ')) != NULL)
+				mnt++;
+		if (!mnt || !(end = strchr(mnt, ' ')))
+			continue;
+		snprintf(buf, size, "%.*s", (int)(end - mnt), mnt);
+		found = 0;
+	}
+	fclose(f);
+	return found;
+}
+
+int proc_cgroup_of(pid_t pid, char *buf, size_t size)
+{
+	char path[64], text[4096], *line, *next;
+
+	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	if (read_small_file(path, text, sizeof text) < 0)
+		return -1;
+	/* the v2 line is "0::/path" */
+	for (line = text; line; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = 0;
+		if (!strncmp(line, "0::", 3)) {
+			snprintf(buf, size, "%s", line + 3);
+			return 0;
+		}
+	}
+	errno = ENOENT;
+	return -1;
 }

@@ -94,3 +94,65 @@ same_process() {
 	[ -n "$_pid" ] && [ -r "/proc/$_pid/stat" ] || return 1
 	[ "$(sed 's/.*) //' "/proc/$_pid/stat" | cut -d' ' -f20)" = "$_start" ]
 }
+
+# make_site: a site config in $T with an empty service directory, rundir
+# $T/run and log directories under $T/log.  Variables: fixtures, T, the
+# ports smtp_port and pop3_port (free now).
+make_site() {
+	mkdir -p "$T/services" "$T/log"
+	smtp_port=$(free_port) pop3_port=$(free_port)
+	cat >"$T/qmailctl.conf" <<CONF
+services = services
+rundir = run
+default = smtp pop3
+path = /usr/local/bin:/usr/bin:/bin
+fixtures = $FIXTURES
+T = $T
+smtp_port = $smtp_port
+pop3_port = $pop3_port
+CONF
+}
+
+# add_service NAME: the service file comes on stdin.
+add_service() { cat >"$T/services/$1"; }
+
+# The standard stand-in services: smtp and pop3 behind the real tcpserver,
+# logged by the real multilog.
+add_plain_services() {
+	add_service smtp <<'SVC'
+description = stand-in SMTP
+run = tcpserver -v -H -l 0 -R 127.0.0.1 ${smtp_port} ${fixtures}/greeter smtp
+log = multilog t ${T}/log/smtp
+probe = tcp 127.0.0.1 ${smtp_port} 220
+SVC
+	add_service pop3 <<'SVC'
+description = stand-in POP3
+run = tcpserver -v -H -l 0 -R 127.0.0.1 ${pop3_port} ${fixtures}/greeter pop3
+log = multilog t ${T}/log/pop3
+probe = tcp 127.0.0.1 ${pop3_port} +OK
+SVC
+}
+
+# q ARGS: qmailctl on the test site.
+q() { "$QMAILCTL" -f "$T/qmailctl.conf" "$@"; }
+
+# pid_of NAME [log]: the pid recorded for a service element.
+pid_of() {
+	if [ "${2:-}" = log ]; then head -n 1 "$T/run/$1.log.pid"; else head -n 1 "$T/run/$1.pid"; fi
+}
+
+# stat_field PID N: field N of /proc/PID/stat (N >= 3, counted as in proc(5)).
+stat_field() { sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f$(($2 - 2)); }
+
+# is_rc GOT WANT DESCRIPTION: for a command whose output was redirected:
+#     q start smtp >"$T/out" 2>&1; is_rc $? 0 "start exits 0"
+is_rc() {
+	if [ "$1" = "$2" ]; then ok "$3"; else fail "$3 (exit $1, want $2)"; fi
+}
+
+# group_live PGID: how many live (not zombie) processes are in the group.
+# The fixtures' names have no spaces, so /proc/PID/stat splits cleanly.
+group_live() {
+	cat /proc/[0-9]*/stat 2>/dev/null |
+		awk -v g="$1" '$5 == g && $3 != "Z" && $3 != "X" { n++ } END { print n + 0 }'
+}

@@ -1,0 +1,50 @@
+/* cgroup.h: an optional cgroup v2 per service.
+ *
+ * A process group holds only those who stay in it: a qmail-remote (or
+ * anything) that calls setsid() leaves it, and zap by process group cannot
+ * reach it.  A cgroup is inherited by every descendant and cannot be left
+ * without privilege, so where cgroup v2 is mounted and writable the server
+ * element is started in CGROOT/qmailctl/NAME and zap kills the cgroup.
+ * Elsewhere, the process group is all there is, and qmailctl says so.
+ *
+ * The cgroup's path depends only on the mount and the service name, so
+ * stop, zap and status find it whatever the configuration says today. */
+#ifndef QMAILCTL_CGROUP_H
+#define QMAILCTL_CGROUP_H
+
+#include <stddef.h>
+
+/* The service's cgroup into buf, if cgroup v2 is mounted: CGROOT/qmailctl/
+ * NAME for the default rundir, CGROOT/qmailctl/RUNDIR_MANGLED/NAME for any
+ * other site.  Returns 0, or -1 when there is no cgroup v2 mount. */
+int cgroup_path(const char *rundir, const char *name, char *buf, size_t size);
+
+/* True if the service's cgroup directory exists. */
+int cgroup_exists(const char *path);
+
+/* Creates the cgroup (and CGROOT/qmailctl).  -1 with errno. */
+int cgroup_create(const char *path);
+
+/* Moves the calling process into the cgroup (for a child before exec). */
+int cgroup_enter(const char *path);
+
+/* Live processes in the cgroup, or -1 with errno. */
+int cgroup_count(const char *path);
+
+/* Sends sig to each process still in the cgroup, each through a pidfd
+ * opened and then checked to be in this cgroup.  Returns how many. */
+int cgroup_signal(const char *path, int sig);
+
+/* Kills everything in the cgroup at once (cgroup.kill, Linux 5.14), or
+ * each process with SIGKILL where cgroup.kill does not exist.  Returns
+ * how many processes were in it. */
+int cgroup_kill(const char *path);
+
+/* Waits up to timeout_ms until the cgroup has no live process (woken by
+ * the kernel's cgroup.events notification).  Returns those left. */
+int cgroup_wait_empty(const char *path, long timeout_ms);
+
+/* Removes an empty cgroup. */
+int cgroup_remove(const char *path);
+
+#endif

@@ -1,0 +1,175 @@
+/* group.c: signal, count and wait for the members of a service's server. */
+#include "group.h"
+#include "cgroup.h"
+#include "clock.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* There is no event for "a process group is empty": look again with a
+ * backoff from 1 ms up to this. */
+#define GROUP_POLL_MAX_MS 20
+
+struct walk {
+	const struct group_id *g;
+	int sig;                /* 0: only count */
+	int n;
+};
+
+static int member(const struct group_id *g, const struct proc_info *pi)
+{
+	if (pi->pgid != g->pgid)
+		return 0;
+	if (g->sid > 0 && pi->sid != g->sid)
+		return 0;
+	return pi->start >= g->min_start;
+}
+
+static int visit(const struct proc_info *pi, void *arg)
+{
+	struct walk *w = arg;
+	struct proc_ident id;
+	int fd;
+
+	if (!member(w->g, pi))
+		return 0;
+	if (!w->sig) {
+		w->n++;
+		return 0;
+	}
+	memset(&id, 0, sizeof id);
+	id.pid = pi->pid;
+	id.start = pi->start;
+	fd = proc_open_recorded(&id);
+	if (fd < 0)
+		return 0;       /* exited, or not the process we saw */
+	if (proc_signal(fd, w->sig) == 0)
+		w->n++;
+	close(fd);
+	return 0;
+}
+
+void group_of(const struct proc_ident *leader, const char *cgroup,
+    struct group_id *g)
+{
+	memset(g, 0, sizeof *g);
+	g->leader = leader->pid;
+	g->pgid = leader->pgid > 0 ? leader->pgid : leader->pid;
+	g->sid = leader->sid;
+	g->min_start = leader->start;
+	if (cgroup)
+		snprintf(g->cgroup, sizeof g->cgroup, "%s", cgroup);
+}
+
+static int pgroup_walk(const struct group_id *g, int sig)
+{
+	struct walk w = { g, sig, 0 };
+
+	if (g->pgid <= 1)
+		return 0;
+	proc_each(visit, &w);
+	return w.n;
+}
+
+int group_signal(const struct group_id *g, int sig)
+{
+	if (g->cgroup[0])
+		return cgroup_signal(g->cgroup, sig);
+	return pgroup_walk(g, sig);
+}
+
+int group_kill(const struct group_id *g)
+{
+	if (g->cgroup[0])
+		return cgroup_kill(g->cgroup);
+	return pgroup_walk(g, SIGKILL);
+}
+
+int group_count(const struct group_id *g)
+{
+	if (g->cgroup[0]) {
+		int n = cgroup_count(g->cgroup);
+
+		return n < 0 ? 0 : n;
+	}
+	return pgroup_walk(g, 0);
+}
+
+int group_wait_empty(const struct group_id *g, long long deadline)
+{
+	int delay = 1, n;
+
+	if (g->cgroup[0])
+		return cgroup_wait_empty(g->cgroup, clock_left(deadline));
+	while ((n = group_count(g)) > 0 && clock_left(deadline) > 0) {
+		poll(NULL, 0, delay < clock_left(deadline) ? delay :
+		    clock_left(deadline));
+		delay = delay * 2 > GROUP_POLL_MAX_MS ? GROUP_POLL_MAX_MS :
+		    delay * 2;
+	}
+	return n;
+}
+
+/* The process table as parent links, to find the leader's descendants. */
+struct table {
+	struct proc_info *p;
+	size_t n, cap;
+};
+
+static int collect(const struct proc_info *pi, void *arg)
+{
+	struct table *t = arg;
+
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 1024;
+		t->p = realloc(t->p, t->cap * sizeof *t->p);
+		if (!t->p)
+			return -1;
+	}
+	t->p[t->n++] = *pi;
+	return 0;
+}
+
+static int descends(const struct table *t, size_t i, pid_t leader)
+{
+	size_t hops, j;
+	pid_t up = t->p[i].ppid;
+
+	/* Bounded: a parent chain is never longer than the table. */
+	for (hops = 0; hops < t->n && up > 1; hops++) {
+		if (up == leader)
+			return 1;
+		for (j = 0; j < t->n && t->p[j].pid != up; j++)
+			;
+		if (j == t->n)
+			return 0;
+		up = t->p[j].ppid;
+	}
+	return 0;
+}
+
+int group_escaped(const struct group_id *g, pid_t *pids, int max)
+{
+	struct table t = { NULL, 0, 0 };
+	size_t i;
+	int n = 0;
+
+	if (g->cgroup[0] || proc_each(collect, &t) < 0) {
+		free(t.p);
+		return 0;
+	}
+	for (i = 0; i < t.n; i++) {
+		if (t.p[i].pgid == g->pgid || t.p[i].start < g->min_start ||
+		    !descends(&t, i, g->leader))
+			continue;
+		if (n < max)
+			pids[n] = t.p[i].pid;
+		n++;
+	}
+	free(t.p);
+	return n;
+}

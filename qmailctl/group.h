@@ -1,0 +1,48 @@
+/* group.h: the processes of a service's server element, as one thing.
+ *
+ * That is its cgroup where it has one (see cgroup.h), else the process
+ * group it leads.  A process-group member is only ever touched if it is in
+ * the recorded process group AND the recorded session AND started no
+ * earlier than the recorded leader: a process that merely reused a pid
+ * fails at least one of the three.  Each process is signalled through its
+ * own pidfd, never by a bare pid or kill(-pgid). */
+#ifndef QMAILCTL_GROUP_H
+#define QMAILCTL_GROUP_H
+
+#include <limits.h>
+#include <sys/types.h>
+#include "proc.h"
+
+struct group_id {
+	pid_t leader;
+	pid_t pgid;
+	pid_t sid;                      /* 0: any session */
+	unsigned long long min_start;   /* leader's start time */
+	char cgroup[PATH_MAX];          /* "" when there is none */
+};
+
+/* The group a recorded element leads; cgroup may be NULL or "". */
+void group_of(const struct proc_ident *leader, const char *cgroup,
+    struct group_id *g);
+
+/* Sends sig to every live member; returns how many were signalled. */
+int group_signal(const struct group_id *g, int sig);
+
+/* KILL to every member (cgroup.kill where there is a cgroup); returns
+ * how many there were. */
+int group_kill(const struct group_id *g);
+
+/* How many live (not yet exited) members there are now. */
+int group_count(const struct group_id *g);
+
+/* Waits until deadline (clock_ms) for no member to be left; returns how
+ * many are left. */
+int group_wait_empty(const struct group_id *g, long long deadline);
+
+/* Descendants of the leader that have left its process group (setsid):
+ * without a cgroup, nothing can reach them once their parents are gone,
+ * so they are found while the tree is still whole.  Fills up to max pids
+ * and returns how many there are. */
+int group_escaped(const struct group_id *g, pid_t *pids, int max);
+
+#endif

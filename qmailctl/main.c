@@ -1,0 +1,307 @@
+/* qmailctl: start, stop and watch the services of a qmail host.
+ *
+ * main() parses the command line, loads the configuration, selects the
+ * services and dispatches; everything else lives in a file of its own.
+ * Data flows one way: command line -> config -> units -> actions -> report. */
+#include "conf.h"
+#include "msg.h"
+#include "plan.h"
+#include "rundir.h"
+#include "status.h"
+#include "transition.h"
+#include "workers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* How a command runs: in workers (one per service, concurrently, each
+ * under the service's lock), or inline and read-only. */
+enum how { IN_WORKERS, STATUS, LIST };
+
+struct command {
+	const char *name;
+	enum how how;
+	int (*act)(struct unit *);      /* for IN_WORKERS */
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "start", IN_WORKERS, do_start, "start services not running, confirm each is ready" },
+	{ "stop", IN_WORKERS, do_stop, "stop services, confirm every process has exited" },
+	{ "restart", IN_WORKERS, do_restart, "stop, then start" },
+	{ "zap", IN_WORKERS, do_zap, "kill each server's whole process group (or cgroup)" },
+	{ "status", STATUS, NULL, "state, pids and uptime (--json for machines)" },
+	{ "reload", IN_WORKERS, do_reload, "send the reload signal (qmail-send: HUP)" },
+	{ "flush", IN_WORKERS, do_flush, "send the flush signal (qmail-send: ALRM)" },
+	{ "pause", IN_WORKERS, do_pause, "STOP every process of the server" },
+	{ "cont", IN_WORKERS, do_cont, "CONT every process of the server" },
+	{ "list", LIST, NULL, "the configured services and what each runs" },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static struct opts opts;
+
+static void usage_text(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: qmailctl [-f CONF] [-n] [-q | -v] [-t SECONDS] "
+	    "COMMAND [SERVICE ...]\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\noptions:\n"
+	    "  -f CONF     site config (default $QMAILCTL_CONF, else %s)\n"
+	    "  -n          show what would run; change nothing\n"
+	    "  -q          print failures only\n"
+	    "  -v          say more (probe details, removed pidfiles)\n"
+	    "  -t SECONDS  bound each transition's wait (default: per service)\n"
+	    "  -k          with stop: zap what is still running after the timeout\n"
+	    "  --json      with status: JSON output\n"
+	    "  --help, --version\n\n"
+	    "Without SERVICE names: the services named NAME=yes in the "
+	    "environment,\nelse the site config's default set.  "
+	    "See qmailctl(8).\n", CONF_DEFAULT_FILE);
+}
+
+static _Noreturn void usage(const char *why)
+{
+	fprintf(stderr, "qmailctl: fatal: %s\n", why);
+	usage_text(stderr);
+	exit(EXIT_USAGE);
+}
+
+/* Daemons we start must never get a terminal or a socket of ours as their
+ * fd 0, 1 or 2 because we were started with one of them closed. */
+static void open_std_fds(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
+static long parse_seconds(const char *s)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v <= 0 || v > 86400)
+		usage("-t takes a number of seconds from 0 to 86400");
+	return (long)(v * 1000 + 0.5);
+}
+
+static int parse_options(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	/* Options may come before or after COMMAND; SERVICE names never
+	 * start with '-'. */
+	while ((c = getopt_long(argc, argv, "f:nqvt:hVk", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'f': setenv("QMAILCTL_CONF", optarg, 1); break;
+		case 'n': opts.dry_run = 1; break;
+		case 'q': opts.quiet = 1; opts.verbose = 0; break;
+		case 'v': opts.verbose = 1; opts.quiet = 0; break;
+		case 't': opts.timeout_ms = parse_seconds(optarg); break;
+		case 'j': opts.json = 1; break;
+		case 'k': opts.kill_after = 1; break;
+		case 'h': usage_text(stdout); exit(EXIT_OK);
+		case 'V': printf("qmailctl %s\n", QMAILCTL_VERSION);
+			exit(EXIT_OK);
+		default: {
+			char why[64];
+
+			snprintf(why, sizeof why, "unknown option '%s'",
+			    argv[optind - 1]);
+			usage(why);
+		}
+		}
+	}
+	return optind;
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static int in_list(char **list, const char *name)
+{
+	for (; *list; list++)
+		if (!strcmp(*list, name))
+			return 1;
+	return 0;
+}
+
+/* The services to act on: the names given; else those set NAME=yes in
+ * the environment (as the old qmail scripts allowed); else the default. */
+static char **select_names(const struct site *site, char **known, char **args,
+    int nargs)
+{
+	char **sel = xcalloc((size_t)nargs + 1, sizeof *sel);
+	size_t n = 0, i;
+
+	for (i = 0; i < (size_t)nargs; i++) {
+		if (!in_list(known, args[i]))
+			die(EXIT_USAGE, "unknown service '%s' (no file %s/%s)",
+			    args[i], site->services, args[i]);
+		if (!in_list(sel, args[i]))
+			sel[n++] = args[i];
+	}
+	if (n > 0)
+		return sel;
+	for (i = 0; known[i]; i++) {
+		const char *v = getenv(known[i]);
+
+		if (v && !strcasecmp(v, "yes")) {
+			sel = xrealloc(sel, (n + 2) * sizeof *sel);
+			sel[n++] = known[i];
+			sel[n] = NULL;
+		}
+	}
+	if (n > 0)
+		return sel;
+	free(sel);
+	for (i = 0; site->names[i]; i++)
+		if (!in_list(known, site->names[i]))
+			die(EXIT_CONFIG, "%s: default names service '%s', but "
+			    "there is no file %s/%s", site->file,
+			    site->names[i], site->services, site->names[i]);
+	return NULL;
+}
+
+static int run_status(struct unit *units, size_t n)
+{
+	int worst = -1, rc;
+	size_t i;
+
+	if (opts.json)
+		printf("{\"services\":[");
+	for (i = 0; i < n; i++) {
+		rc = opts.json ? status_json(&units[i], i == 0) :
+		    status_text(&units[i]);
+		worst = status_worst(worst, rc);
+		unit_free(&units[i]);
+	}
+	if (opts.json)
+		printf("]}\n");
+	return worst < 0 ? STATUS_STOPPED : worst;
+}
+
+static void prepare_rundir(const struct site *site)
+{
+	char why[4200];
+
+	if (rundir_prepare(site->rundir, 1, why, sizeof why) == 0)
+		return;
+	die_sys(errno == EACCES || errno == EPERM ? EXIT_PRIVILEGE :
+	    EXIT_FAILED, "%s", why);
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *cmd;
+	struct conf_error err;
+	struct site site;
+	struct service *svcs;
+	struct unit *units;
+	char **known, **names;
+	const char *conf;
+	size_t n, i;
+	int first, rc;
+
+	msg_init(argv[0]);
+	open_std_fds();
+	signal(SIGPIPE, SIG_IGN);
+	first = parse_options(argc, argv);
+	if (first >= argc)
+		usage("no command given");
+	cmd = find_command(argv[first]);
+	if (!cmd) {
+		char why[128];
+
+		snprintf(why, sizeof why, "unknown command '%.64s'",
+		    argv[first]);
+		usage(why);
+	}
+	if (opts.json && cmd->how != STATUS)
+		usage("--json goes with status only");
+	if (opts.kill_after && strcmp(cmd->name, "stop") &&
+	    strcmp(cmd->name, "restart"))
+		usage("-k goes with stop and restart only");
+
+	conf = getenv("QMAILCTL_CONF");
+	if (!conf || !*conf)
+		conf = CONF_DEFAULT_FILE;
+	if (conf_load_site(conf, &site, &err) < 0)
+		die(EXIT_CONFIG, "%s", err.text);
+	if (conf_list_services(&site, &known, &err) < 0)
+		die(EXIT_CONFIG, "%s", err.text);
+	names = select_names(&site, known, argv + first + 1,
+	    argc - first - 1);
+	/* list shows every configured service unless told which. */
+	if (!names && cmd->how == LIST)
+		names = known;
+
+	/* Every selected service file is read before anything is done, so a
+	 * configuration error never leaves a half-acted set. */
+	for (n = 0; (names ? names : site.names)[n]; n++)
+		;
+	svcs = xcalloc(n, sizeof *svcs);
+	units = xcalloc(n, sizeof *units);
+	for (i = 0; i < n; i++) {
+		if (conf_load_service(&site, (names ? names : site.names)[i],
+		    &svcs[i], &err) < 0)
+			die(EXIT_CONFIG, "%s", err.text);
+		unit_init(&units[i], &site, &svcs[i], &opts);
+	}
+
+	if (opts.dry_run) {
+		for (i = 0; i < n; i++)
+			plan_show(&units[i], cmd->name);
+		rc = EXIT_OK;
+	} else if (cmd->how == IN_WORKERS) {
+		prepare_rundir(&site);
+		rc = workers_run(units, n, cmd->act);
+	} else if (cmd->how == STATUS)
+		rc = run_status(units, n);
+	else {
+		for (i = 0; i < n; i++)
+			plan_list(&units[i]);
+		rc = EXIT_OK;
+	}
+
+	for (i = 0; i < n; i++)
+		conf_free_service(&svcs[i]);
+	free(svcs);
+	free(units);
+	if (names != known)
+		free(names);
+	conf_free_argv(known);
+	conf_free_site(&site);
+	return rc;
+}

@@ -1,0 +1,214 @@
+/* spawn.c: fork, set the element up, write its pidfile, exec; report. */
+#include "spawn.h"
+#include "cgroup.h"
+#include "pidfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* What the child sends up the close-on-exec pipe when a step fails. */
+struct spawn_error {
+	int err;
+	char what[512];
+};
+
+static _Noreturn void child_fail(int report, const char *what, int err,
+    const char *pidfile)
+{
+	struct spawn_error se;
+
+	if (pidfile)
+		unlink(pidfile);
+	se.err = err;
+	snprintf(se.what, sizeof se.what, "%s", what);
+	(void)!write(report, &se, sizeof se);
+	_exit(111);
+}
+
+static int open_null(int flags)
+{
+	return open("/dev/null", flags | O_CLOEXEC);
+}
+
+/* Puts fd on target; fd -1 means /dev/null. */
+static int place_fd(int fd, int target, int flags)
+{
+	int null = -1, rc;
+
+	if (fd < 0) {
+		null = open_null(flags);
+		if (null < 0)
+			return -1;
+		fd = null;
+	}
+	rc = fd == target ? fcntl(fd, F_SETFD, 0) : dup2(fd, target);
+	if (null >= 0 && null != target)
+		close(null);
+	return rc < 0 ? -1 : 0;
+}
+
+/* softlimit -m: data, stack, locked memory and address space together. */
+static int limit_memory(unsigned long long bytes)
+{
+	static const int which[] = { RLIMIT_DATA, RLIMIT_STACK,
+	    RLIMIT_MEMLOCK, RLIMIT_AS };
+	struct rlimit rl;
+	size_t i;
+
+	for (i = 0; i < sizeof which / sizeof which[0]; i++) {
+		if (getrlimit(which[i], &rl) < 0)
+			return -1;
+		rl.rlim_cur = bytes;
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(which[i], &rl) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	/* An ignored signal stays ignored across exec: undo ours. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static _Noreturn void child(const struct spawn_req *rq, int report)
+{
+	char why[8400];
+
+	reset_signals();
+	if (rq->new_group && setpgid(0, 0) < 0)
+		child_fail(report, "unable to create a process group", errno, 0);
+	if (place_fd(rq->fd_in, 0, O_RDONLY) < 0 ||
+	    place_fd(rq->fd_out, 1, O_WRONLY) < 0 ||
+	    place_fd(rq->fd_err, 2, O_WRONLY) < 0)
+		child_fail(report, "unable to set up stdin/stdout/stderr",
+		    errno, 0);
+	/* Whatever else we hold (a caller's pipe, a lock) must not live on
+	 * in a daemon: it would keep pipes open and locks held forever. */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS)
+		child_fail(report, "unable to mark descriptors close-on-exec",
+		    errno, 0);
+	if (rq->memory && limit_memory(rq->memory) < 0)
+		child_fail(report, "unable to set the memory limit", errno, 0);
+	if (rq->cgroup && rq->cgroup[0] && cgroup_enter(rq->cgroup) < 0) {
+		snprintf(why, sizeof why, "unable to enter cgroup %s",
+		    rq->cgroup);
+		child_fail(report, why, errno, 0);
+	}
+	if (chdir(rq->dir) < 0) {
+		snprintf(why, sizeof why, "unable to chdir to %s", rq->dir);
+		child_fail(report, why, errno, 0);
+	}
+	if (pidfile_write_self(rq->pidfile, why, sizeof why) < 0)
+		child_fail(report, why, errno, 0);
+	execve(rq->argv[0], rq->argv, rq->envp);
+	snprintf(why, sizeof why, "unable to run %s", rq->argv[0]);
+	child_fail(report, why, errno, rq->pidfile);
+}
+
+pid_t spawn(const struct spawn_req *rq, char *why, size_t size)
+{
+	struct spawn_error se;
+	int report[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		snprintf(why, size, "unable to create a pipe: %s",
+		    strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, size, "unable to fork: %s", strerror(errno));
+		close(report[0]);
+		close(report[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(report[0]);
+		child(rq, report[1]);
+	}
+	close(report[1]);
+	do
+		n = read(report[0], &se, sizeof se);
+	while (n < 0 && errno == EINTR);
+	close(report[0]);
+	if (n == 0)
+		return pid;     /* EOF: the exec closed the pipe */
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)sizeof se) {
+		se.what[sizeof se.what - 1] = 0;
+		snprintf(why, size, "%s: %s", se.what, strerror(se.err));
+	} else
+		snprintf(why, size, "unable to start %s: lost its report",
+		    rq->argv[0]);
+	return -1;
+}
+
+/* Executable by us and a regular file (access() alone accepts
+ * directories, and for root any file with one x bit). */
+static int runnable(const char *file)
+{
+	struct stat st;
+
+	if (stat(file, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EACCES;
+		return -1;
+	}
+	return access(file, X_OK);
+}
+
+int spawn_resolve(const char *prog, const char *path, char *buf, size_t size)
+{
+	const char *p = path, *colon;
+	int saw_eacces = 0;
+
+	if (strchr(prog, '/')) {
+		snprintf(buf, size, "%s", prog);
+		return runnable(buf);
+	}
+	for (; p; p = colon ? colon + 1 : NULL) {
+		size_t len;
+
+		colon = strchr(p, ':');
+		len = colon ? (size_t)(colon - p) : strlen(p);
+		/* An empty PATH entry means the current directory to execvp;
+		 * for a root daemon that is a trap, so it is skipped. */
+		if (len == 0)
+			continue;
+		snprintf(buf, size, "%.*s/%s", (int)len, p, prog);
+		if (runnable(buf) == 0)
+			return 0;
+		if (errno == EACCES)
+			saw_eacces = 1;
+	}
+	errno = saw_eacces ? EACCES : ENOENT;
+	return -1;
+}

@@ -1,0 +1,443 @@
+/* start.c: start a service and confirm it by looking.
+ *
+ * The order: lock, observe, clear what a previous run left, preflight
+ * (programs installed, certificates), spawn the logger then the server,
+ * confirm every exec, then confirm readiness: the probe must answer (or,
+ * with no probe, every element must stay alive for `settle` ms).  An element
+ * that exits while we wait is noticed at once through its pidfd.  Any
+ * failure takes down everything this start created. */
+#include "transition.h"
+#include "cgroup.h"
+#include "clock.h"
+#include "group.h"
+#include "msg.h"
+#include "preflight.h"
+#include "probe.h"
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Probe retries start 1 ms apart (a tcpserver binds within a few ms) and
+ * back off to at most PROBE_RETRY_MAX_MS; one attempt may take at most
+ * PROBE_ATTEMPT_MAX_MS of the start timeout. */
+#define PROBE_RETRY_MIN_MS 1
+#define PROBE_RETRY_MAX_MS 50
+#define PROBE_ATTEMPT_MAX_MS 3000
+/* An attempt with less time than this left could only time out and hide
+ * the previous attempt's better reason. */
+#define PROBE_ATTEMPT_MIN_MS 5
+/* A failed start gives what it created this long to exit on TERM, then
+ * kills it; the logger this long to drain after the server is gone. */
+#define ABORT_GRACE_MS 1000
+#define LOG_DRAIN_MS 1000
+
+struct started {
+	char why[1024];         /* why the start failed */
+	char tls[128];          /* what the probe negotiated */
+	long long t0;
+};
+
+static char **build_env(const struct unit *u)
+{
+	size_t n = 0, i;
+	char **env;
+
+	while (u->svc->env[n])
+		n++;
+	env = xcalloc(n + 2, sizeof *env);
+	env[0] = xmalloc(strlen(u->site->path) + 6);
+	sprintf(env[0], "PATH=%s", u->site->path);
+	for (i = 0; i < n; i++)
+		env[i + 1] = u->svc->env[i];
+	return env;
+}
+
+/* Resolves argv[0] of every element in the service's PATH. */
+static int resolve_programs(struct unit *u, char paths[EL_MAX][PATH_MAX])
+{
+	int i;
+
+	for (i = 0; i < u->nel; i++) {
+		if (spawn_resolve(u->el[i].argv[0], u->site->path, paths[i],
+		    PATH_MAX) == 0)
+			continue;
+		if (errno == EACCES)
+			sayerr(u, "%s is not executable", paths[i]);
+		else
+			sayerr(u, "%s is not installed (not found in %s)",
+			    u->el[i].argv[0], u->site->path);
+		return EXIT_NOT_INSTALLED;
+	}
+	return EXIT_OK;
+}
+
+/* A previous run may have left pidfiles of dead processes, or a logger
+ * still draining sessions of a dead server: clear them so the new start
+ * owns every pidfile it writes. */
+static int clear_leftovers(struct unit *u)
+{
+	int i;
+
+	for (i = 0; i < u->nel; i++) {
+		struct element *e = &u->el[i];
+
+		if (e->state == EL_ALIVE) {
+			proc_signal(e->handle, SIGTERM);
+			proc_signal(e->handle, SIGCONT);
+			if (wait_handles(&e->handle, 1, ABORT_GRACE_MS) > 0) {
+				sayerr(u, "%s %d (left from an earlier run) did "
+				    "not exit on TERM", e->program, (int)e->id.pid);
+				return EXIT_FAILED;
+			}
+		}
+		if (e->state != EL_ABSENT) {
+			sayv(u, "removing %s pidfile %s (%s)", e->role,
+			    e->pidfile, el_state_name(e->state));
+			unit_forget(e);
+		}
+	}
+	return EXIT_OK;
+}
+
+/* A shallow copy of a NULL-terminated argv, so argv[0] can be replaced. */
+static char **argv_copy(char *const *argv)
+{
+	size_t n = 0;
+	char **copy;
+
+	while (argv[n])
+		n++;
+	copy = xcalloc(n + 1, sizeof *copy);
+	memcpy(copy, argv, n * sizeof *copy);
+	return copy;
+}
+
+static int spawn_element(struct unit *u, int which, const char *path,
+    char **env, int in, int out, struct started *st)
+{
+	struct element *e = &u->el[which];
+	struct spawn_req rq;
+	struct proc_info pi;
+	char why[900], **argv;
+	pid_t pid;
+
+	memset(&rq, 0, sizeof rq);
+	rq.argv = (char *const *)e->argv;
+	rq.envp = env;
+	rq.dir = u->svc->directory;
+	rq.pidfile = e->pidfile;
+	rq.fd_in = in;
+	rq.fd_out = out;
+	rq.fd_err = out;
+	rq.new_group = 1;
+	rq.memory = which == EL_RUN ? u->svc->memory : 0;
+	rq.cgroup = which == EL_RUN ? u->cgroup : NULL;
+	/* exec the resolved path, but keep the configured argv[0] */
+	rq.argv = argv = argv_copy(e->argv);
+	argv[0] = (char *)path;
+	pid = spawn(&rq, why, sizeof why);
+	free(argv);
+	if (pid < 0) {
+		snprintf(st->why, sizeof st->why, "%s: %s", e->program, why);
+		return -1;
+	}
+	e->child = pid;
+	e->state = EL_ALIVE;
+	e->handle = proc_open_child(pid);
+	memset(&e->id, 0, sizeof e->id);
+	e->id.pid = pid;
+	e->id.pgid = pid;
+	e->id.sid = getsid(0);
+	proc_boot_id(e->id.boot);
+	if (proc_info(pid, &pi) == 0)
+		e->id.start = pi.start;
+	return 0;
+}
+
+/* Spawns the logger (if any) and then the server, joined by a pipe. */
+static int spawn_all(struct unit *u, char paths[EL_MAX][PATH_MAX],
+    struct started *st)
+{
+	char **env = build_env(u);
+	int pipefd[2] = { -1, -1 }, rc = -1;
+
+	if (u->nel == 2 && pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(st->why, sizeof st->why, "unable to create a pipe: %s",
+		    strerror(errno));
+		goto out;
+	}
+	if (u->nel == 2 &&
+	    spawn_element(u, EL_LOG, paths[EL_LOG], env, pipefd[0], -1, st) < 0)
+		goto out;
+	rc = spawn_element(u, EL_RUN, paths[EL_RUN], env, -1, pipefd[1], st);
+out:
+	if (pipefd[0] >= 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+	}
+	free(env[0]);
+	free(env);
+	return rc;
+}
+
+/* If an element has exited, says which and how, and returns 1. */
+static int element_exited(struct unit *u, struct started *st)
+{
+	char how[64];
+	int i, status;
+
+	for (i = 0; i < u->nel; i++) {
+		struct element *e = &u->el[i];
+		struct pollfd pf = { e->handle, POLLIN, 0 };
+
+		if (e->handle < 0 || poll(&pf, 1, 0) <= 0)
+			continue;
+		if (waitpid(e->child, &status, 0) == e->child) {
+			e->child = 0;
+			fmt_wstatus(how, sizeof how, status);
+		} else
+			snprintf(how, sizeof how, "exited");
+		snprintf(st->why, sizeof st->why, "%s %d %s", e->program,
+		    (int)e->id.pid, how);
+		return 1;
+	}
+	return 0;
+}
+
+static int settle(struct unit *u, long long deadline, struct started *st)
+{
+	long long until = clock_ms() + u->svc->settle_ms;
+	struct pollfd pf[EL_MAX];
+	int i;
+
+	if (until > deadline)
+		until = deadline;
+	for (i = 0; i < u->nel; i++) {
+		pf[i].fd = u->el[i].handle;
+		pf[i].events = POLLIN;
+	}
+	while (clock_left(until) > 0)
+		if (poll(pf, (nfds_t)u->nel, clock_left(until)) > 0)
+			break;
+	return element_exited(u, st) ? -1 : 0;
+}
+
+static int wait_ready(struct unit *u, long long deadline, struct started *st)
+{
+	struct probe_result r;
+	struct pollfd pf[EL_MAX];
+	int i, delay = PROBE_RETRY_MIN_MS, attempt;
+
+	snprintf(r.error, sizeof r.error, "probe never ran");
+	if (u->svc->probe.kind == PROBE_NONE)
+		return settle(u, deadline, st);
+	for (i = 0; i < u->nel; i++) {
+		pf[i].fd = u->el[i].handle;
+		pf[i].events = POLLIN;
+	}
+	for (;;) {
+		if (element_exited(u, st))
+			return -1;
+		attempt = clock_left(deadline);
+		if (attempt > PROBE_ATTEMPT_MAX_MS)
+			attempt = PROBE_ATTEMPT_MAX_MS;
+		if (attempt >= PROBE_ATTEMPT_MIN_MS &&
+		    probe_once(&u->svc->probe, attempt, &r) == 0) {
+			snprintf(st->tls, sizeof st->tls, "%s", r.tls);
+			return 0;
+		}
+		if (clock_left(deadline) < PROBE_ATTEMPT_MIN_MS) {
+			snprintf(st->why, sizeof st->why, "not ready after "
+			    "%lld ms: %s", clock_ms() - st->t0, r.error);
+			return -1;
+		}
+		/* Sleep until the next try, but wake at once if an element
+		 * exits. */
+		poll(pf, (nfds_t)u->nel, delay < clock_left(deadline) ? delay :
+		    clock_left(deadline));
+		delay = delay * 2 > PROBE_RETRY_MAX_MS ? PROBE_RETRY_MAX_MS :
+		    delay * 2;
+	}
+}
+
+static void reap(struct element *e)
+{
+	if (e->child > 0) {
+		while (waitpid(e->child, NULL, 0) < 0 && errno == EINTR)
+			;
+		e->child = 0;
+	}
+}
+
+/* Takes down everything this start created: the server's whole group
+ * (TERM, then KILL), then the logger once it has drained. */
+static void start_abort(struct unit *u)
+{
+	struct element *run = &u->el[EL_RUN], *log = &u->el[EL_LOG];
+	struct group_id g;
+
+	if (run->state == EL_ALIVE) {
+		group_of(&run->id, u->cgroup, &g);
+		group_signal(&g, SIGTERM);
+		group_signal(&g, SIGCONT);
+		if (group_wait_empty(&g, clock_ms() + ABORT_GRACE_MS) > 0) {
+			group_kill(&g);
+			group_wait_empty(&g, clock_ms() + ABORT_GRACE_MS);
+		}
+		reap(run);
+	}
+	if (u->nel == 2 && log->state == EL_ALIVE) {
+		if (wait_handles(&log->handle, 1, LOG_DRAIN_MS) > 0) {
+			proc_signal(log->handle, SIGTERM);
+			if (wait_handles(&log->handle, 1, ABORT_GRACE_MS) > 0)
+				proc_signal(log->handle, SIGKILL);
+		}
+		reap(log);
+	}
+	unit_forget(run);
+	if (u->nel == 2)
+		unit_forget(log);
+	if (u->cgroup[0])
+		cgroup_remove(u->cgroup);
+}
+
+/* Where cgroup v2 can be used (site key cgroup = auto, the default), the
+ * server is started in a cgroup of its own, so that zap reaches even what
+ * leaves its process group.  A cgroup that still holds processes of an
+ * earlier run means orphans: starting beside them is refused. */
+static int prepare_cgroup(struct unit *u)
+{
+	const char *mode = conf_site_var(u->site, "cgroup");
+	char path[PATH_MAX];
+	int n;
+
+	if (u->cgroup[0] && (n = cgroup_count(u->cgroup)) > 0) {
+		sayerr(u, "%d process%s of an earlier run still in cgroup %s; "
+		    "'qmailctl zap %s' ends them", n, n == 1 ? "" : "es",
+		    u->cgroup, u->svc->name);
+		return EXIT_FAILED;
+	}
+	u->cgroup[0] = 0;
+	if (mode && !strcmp(mode, "no"))
+		return EXIT_OK;
+	if (cgroup_path(u->site->rundir, u->svc->name, path, sizeof path) < 0) {
+		sayv(u, "no cgroup v2 mounted: zap will use the process group");
+		return EXIT_OK;
+	}
+	if (cgroup_create(path) < 0) {
+		sayv(u, "unable to create cgroup %s (%s): zap will use the "
+		    "process group", path, strerror(errno));
+		return EXIT_OK;
+	}
+	snprintf(u->cgroup, sizeof u->cgroup, "%s", path);
+	sayv(u, "server in cgroup %s", path);
+	return EXIT_OK;
+}
+
+/* The last line the logger wrote, if it is multilog and we can find it:
+ * what a failing server said is usually the best explanation there is. */
+static void log_tail(const struct unit *u, char *buf, size_t size)
+{
+	char path[PATH_MAX + 16], text[4096], *line, *end;
+	const char *dir = NULL;
+	ssize_t n;
+	int fd, i;
+
+	buf[0] = 0;
+	if (u->nel < 2 || strcmp(u->el[EL_LOG].program, "multilog"))
+		return;
+	for (i = 0; u->svc->log[i]; i++)
+		if (u->svc->log[i][0] == '/' || u->svc->log[i][0] == '.')
+			dir = u->svc->log[i];
+	if (!dir)
+		return;
+	if (dir[0] == '/')
+		snprintf(path, sizeof path, "%s/current", dir);
+	else
+		snprintf(path, sizeof path, "%s/%s/current", u->svc->directory,
+		    dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (lseek(fd, 0, SEEK_END) > (off_t)sizeof text - 1)
+		lseek(fd, -(off_t)(sizeof text - 1), SEEK_END);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, text, sizeof text - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	text[n] = 0;
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+		text[--n] = 0;
+	line = strrchr(text, '\n');
+	line = line ? line + 1 : text;
+	/* multilog's t prefix: "@4000000065a1b2c3...  " */
+	if (line[0] == '@' && (end = strchr(line, ' ')) != NULL)
+		line = end + 1;
+	snprintf(buf, size, "%.*s", (int)size - 1, line);
+}
+
+int start_locked(struct unit *u)
+{
+	char paths[EL_MAX][PATH_MAX], tail[512], took[32];
+	struct element *run = &u->el[EL_RUN], *log = &u->el[EL_LOG];
+	struct started st;
+	long long deadline;
+	int rc;
+
+	unit_observe(u);
+	if (run->state == EL_ALIVE) {
+		if (u->nel == 2 && log->state != EL_ALIVE)
+			say(u, "already running (%s %d), but its logger is "
+			    "gone: restart to repair", run->program,
+			    (int)run->id.pid);
+		else
+			say(u, "already running (%s %d)", run->program,
+			    (int)run->id.pid);
+		return EXIT_OK;
+	}
+	if ((rc = clear_leftovers(u)) != EXIT_OK ||
+	    (rc = resolve_programs(u, paths)) != EXIT_OK ||
+	    (rc = preflight(u)) != EXIT_OK ||
+	    (rc = prepare_cgroup(u)) != EXIT_OK)
+		return rc;
+
+	memset(&st, 0, sizeof st);
+	st.t0 = clock_ms();
+	deadline = st.t0 + unit_timeout(u, u->svc->start_timeout_ms);
+	if (spawn_all(u, paths, &st) < 0 || wait_ready(u, deadline, &st) < 0) {
+		start_abort(u);
+		log_tail(u, tail, sizeof tail);
+		if (tail[0])
+			sayerr(u, "%s (log: %s)", st.why, tail);
+		else
+			sayerr(u, "%s", st.why);
+		return EXIT_FAILED;
+	}
+	fmt_duration(took, sizeof took, (double)(clock_ms() - st.t0) / 1000);
+	if (u->nel == 2)
+		say(u, "started (%s %d, %s %d), ready in %s", run->program,
+		    (int)run->id.pid, log->program, (int)log->id.pid, took);
+	else
+		say(u, "started (%s %d), ready in %s", run->program,
+		    (int)run->id.pid, took);
+	if (st.tls[0])
+		sayv(u, "probe negotiated %s", st.tls);
+	return EXIT_OK;
+}
+
+int do_start(struct unit *u)
+{
+	if (unit_lock(u, unit_timeout(u, u->svc->start_timeout_ms)) < 0)
+		return EXIT_FAILED;
+	return start_locked(u);
+}

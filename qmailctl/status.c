@@ -1,0 +1,144 @@
+/* status.c: what is running, as a line per service or as JSON.
+ *
+ * The server element decides the state; the logger's state is reported
+ * beside it and never masks it (a live logger with a dead server is not
+ * "running"). */
+#include "status.h"
+#include "transition.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int state_code(const struct unit *u, const char **word)
+{
+	const struct element *run = &u->el[EL_RUN];
+
+	switch (run->state) {
+	case EL_ALIVE:
+		*word = u->nel == 2 && u->el[EL_LOG].state != EL_ALIVE ?
+		    "degraded" : "running";
+		return STATUS_RUNNING;
+	case EL_DEAD:
+	case EL_STALE:
+		*word = "dead";
+		return STATUS_DEAD;
+	case EL_BROKEN:
+		*word = "unknown";
+		return STATUS_UNKNOWN;
+	case EL_ABSENT:
+		break;
+	}
+	*word = "stopped";
+	return STATUS_STOPPED;
+}
+
+static void describe_element(const struct element *e, char *buf, size_t size)
+{
+	char up[32];
+
+	switch (e->state) {
+	case EL_ALIVE:
+		fmt_duration(up, sizeof up, proc_uptime(e->id.start));
+		snprintf(buf, size, "%s %d up %s", e->program, (int)e->id.pid,
+		    up);
+		break;
+	case EL_DEAD:
+		snprintf(buf, size, "%s %d exited, pidfile remains",
+		    e->program, (int)e->id.pid);
+		break;
+	case EL_STALE:
+		snprintf(buf, size, "%s: stale pidfile, pid %d is another "
+		    "process now", e->program, (int)e->id.pid);
+		break;
+	case EL_BROKEN:
+		snprintf(buf, size, "%s: pidfile %.300s is not a pidfile (%s)",
+		    e->program, e->pidfile, strerror(e->err));
+		break;
+	case EL_ABSENT:
+		snprintf(buf, size, "%s not running", e->program);
+		break;
+	}
+}
+
+int status_text(struct unit *u)
+{
+	char a[512], b[512];
+	const char *word;
+	int code;
+
+	unit_observe(u);
+	code = state_code(u, &word);
+	if (code == STATUS_STOPPED && (u->nel < 2 ||
+	    u->el[EL_LOG].state == EL_ABSENT)) {
+		printf("%s: stopped\n", u->svc->name);
+		return code;
+	}
+	describe_element(&u->el[EL_RUN], a, sizeof a);
+	if (u->nel == 2) {
+		describe_element(&u->el[EL_LOG], b, sizeof b);
+		printf("%s: %s (%s, %s)\n", u->svc->name, word, a, b);
+	} else
+		printf("%s: %s (%s)\n", u->svc->name, word, a);
+	return code;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void json_element(FILE *f, const struct element *e)
+{
+	fprintf(f, "{\"role\":\"%s\",\"program\":", e->role);
+	json_string(f, e->program);
+	fprintf(f, ",\"state\":\"%s\",\"pidfile\":", el_state_name(e->state));
+	json_string(f, e->pidfile);
+	if (e->state == EL_ALIVE)
+		fprintf(f, ",\"pid\":%d,\"uptime\":%.0f", (int)e->id.pid,
+		    proc_uptime(e->id.start));
+	else if (e->state == EL_DEAD || e->state == EL_STALE)
+		fprintf(f, ",\"pid\":%d", (int)e->id.pid);
+	fputc('}', f);
+}
+
+int status_json(struct unit *u, int first)
+{
+	const char *word;
+	int code, i;
+
+	unit_observe(u);
+	code = state_code(u, &word);
+	printf("%s{\"name\":", first ? "" : ",");
+	json_string(stdout, u->svc->name);
+	printf(",\"description\":");
+	json_string(stdout, u->svc->description);
+	printf(",\"state\":\"%s\",\"status\":%d,\"elements\":[", word, code);
+	for (i = 0; i < u->nel; i++) {
+		if (i)
+			putchar(',');
+		json_element(stdout, &u->el[i]);
+	}
+	printf("]}");
+	return code;
+}
+
+int status_worst(int a, int b)
+{
+	/* unknown > dead > stopped > running */
+	static const int rank[] = { 0, 2, 0, 1, 3 };
+
+	if (a < 0)
+		return b;
+	return rank[b] > rank[a] ? b : a;
+}

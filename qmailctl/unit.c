@@ -1,0 +1,245 @@
+/* unit.c: observing a service's elements; per-service output. */
+#include "unit.h"
+#include "msg.h"
+#include "pidfile.h"
+#include "rundir.h"
+#include "cgroup.h"
+#include "clock.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void el_init(struct element *e, const struct unit *u, int which)
+{
+	const char *slash;
+
+	memset(e, 0, sizeof *e);
+	e->role = which == EL_RUN ? "run" : "log";
+	e->argv = which == EL_RUN ? u->svc->run : u->svc->log;
+	slash = strrchr(e->argv[0], '/');
+	snprintf(e->program, sizeof e->program, "%s",
+	    slash ? slash + 1 : e->argv[0]);
+	rundir_path(e->pidfile, sizeof e->pidfile, u->site->rundir,
+	    u->svc->name, which == EL_RUN ? ".pid" : ".log.pid");
+	e->handle = -1;
+}
+
+void unit_init(struct unit *u, const struct site *site,
+    const struct service *svc, const struct opts *opts)
+{
+	memset(u, 0, sizeof *u);
+	u->site = site;
+	u->svc = svc;
+	u->opts = opts;
+	u->lock = -1;
+	u->nel = svc->log ? 2 : 1;
+	el_init(&u->el[EL_RUN], u, EL_RUN);
+	if (svc->log)
+		el_init(&u->el[EL_LOG], u, EL_LOG);
+}
+
+void unit_free(struct unit *u)
+{
+	int i;
+
+	for (i = 0; i < u->nel; i++)
+		if (u->el[i].handle >= 0) {
+			close(u->el[i].handle);
+			u->el[i].handle = -1;
+		}
+	if (u->lock >= 0) {
+		close(u->lock);
+		u->lock = -1;
+	}
+}
+
+static void el_observe(struct element *e)
+{
+	if (e->handle >= 0) {
+		close(e->handle);
+		e->handle = -1;
+	}
+	if (pidfile_read(e->pidfile, &e->id) < 0) {
+		e->err = errno;
+		e->state = errno == ENOENT ? EL_ABSENT : EL_BROKEN;
+		return;
+	}
+	e->handle = proc_open_recorded(&e->id);
+	if (e->handle >= 0)
+		e->state = EL_ALIVE;
+	else if (errno == ESTALE || errno == EPERM)
+		e->state = EL_STALE;
+	else
+		e->state = EL_DEAD;
+}
+
+void unit_observe(struct unit *u)
+{
+	char path[PATH_MAX];
+	int i;
+
+	u->cgroup[0] = 0;
+	if (cgroup_path(u->site->rundir, u->svc->name, path, sizeof path) == 0 &&
+	    cgroup_exists(path))
+		snprintf(u->cgroup, sizeof u->cgroup, "%s", path);
+
+	for (i = 0; i < u->nel; i++)
+		el_observe(&u->el[i]);
+}
+
+int unit_lock(struct unit *u, long timeout_ms)
+{
+	u->lock = rundir_lock(u->site->rundir, u->svc->name, timeout_ms);
+	if (u->lock >= 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		sayerr(u, "another qmailctl is acting on %s (lock %s/%s.lock "
+		    "held for %ld ms)", u->svc->name, u->site->rundir,
+		    u->svc->name, timeout_ms);
+	else
+		sayerr(u, "unable to lock %s/%s.lock: %s", u->site->rundir,
+		    u->svc->name, strerror(errno));
+	return -1;
+}
+
+void unit_forget(struct element *e)
+{
+	if (e->handle >= 0) {
+		close(e->handle);
+		e->handle = -1;
+	}
+	if (e->state == EL_BROKEN) {
+		unlink(e->pidfile);     /* never followed: unlink removes a link */
+	} else if (e->state != EL_ABSENT)
+		pidfile_remove_if(e->pidfile, &e->id);
+	e->state = EL_ABSENT;
+	e->child = 0;
+}
+
+long unit_timeout(const struct unit *u, long own_ms)
+{
+	return u->opts->timeout_ms > 0 ? u->opts->timeout_ms : own_ms;
+}
+
+const char *el_state_name(enum el_state s)
+{
+	switch (s) {
+	case EL_ABSENT: return "absent";
+	case EL_ALIVE: return "running";
+	case EL_DEAD: return "dead";
+	case EL_STALE: return "stale";
+	case EL_BROKEN: return "broken";
+	}
+	return "unknown";
+}
+
+static void vline(int fd, const char *name, const char *mid, const char *fmt,
+    va_list ap)
+{
+	char line[2048];
+	int n;
+
+	n = snprintf(line, sizeof line, "%s: %s", name, mid);
+	if (n < 0 || (size_t)n >= sizeof line - 2)
+		n = 0;
+	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	(void)!write(fd, line, (size_t)n);
+}
+
+void say(const struct unit *u, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (u->opts->quiet)
+		return;
+	va_start(ap, fmt);
+	vline(1, u->svc->name, "", fmt, ap);
+	va_end(ap);
+}
+
+void sayv(const struct unit *u, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!u->opts->verbose)
+		return;
+	va_start(ap, fmt);
+	vline(1, u->svc->name, "", fmt, ap);
+	va_end(ap);
+}
+
+void sayerr(const struct unit *u, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vline(2, u->svc->name, "failed: ", fmt, ap);
+	va_end(ap);
+}
+
+char *fmt_duration(char *buf, size_t size, double s)
+{
+	long t = (long)s;
+
+	if (s < 1)
+		snprintf(buf, size, "%ld ms", (long)(s * 1000 + 0.5));
+	else if (s < 60)
+		snprintf(buf, size, "%.1f s", s);
+	else if (t < 3600)
+		snprintf(buf, size, "%ldm%02lds", t / 60, t % 60);
+	else if (t < 86400)
+		snprintf(buf, size, "%ldh%02ldm", t / 3600, t % 3600 / 60);
+	else
+		snprintf(buf, size, "%ldd%02ldh", t / 86400, t % 86400 / 3600);
+	return buf;
+}
+
+int wait_handles(const int *fds, int n, long timeout_ms)
+{
+	struct pollfd pf[EL_MAX * 4];
+	long long deadline = clock_ms() + timeout_ms;
+	int i, alive;
+
+	if (n > (int)(sizeof pf / sizeof pf[0]))
+		n = (int)(sizeof pf / sizeof pf[0]);
+	for (;;) {
+		alive = 0;
+		for (i = 0; i < n; i++) {
+			pf[i].fd = fds[i];
+			pf[i].events = POLLIN;
+			pf[i].revents = 0;
+		}
+		if (poll(pf, (nfds_t)n, 0) < 0 && errno != EINTR)
+			return n;
+		for (i = 0; i < n; i++)
+			if (fds[i] >= 0 && !(pf[i].revents & (POLLIN | POLLHUP)))
+				alive++;
+		if (alive == 0 || clock_left(deadline) == 0)
+			return alive;
+		/* Sleep until one of them exits (poll wakes) or time is up. */
+		for (i = 0; i < n; i++)
+			if (pf[i].revents & (POLLIN | POLLHUP))
+				pf[i].fd = -1;
+		poll(pf, (nfds_t)n, clock_left(deadline));
+	}
+}
+
+char *fmt_wstatus(char *buf, size_t size, int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		snprintf(buf, size, "exited %d", WEXITSTATUS(wstatus));
+	else if (WIFSIGNALED(wstatus))
+		snprintf(buf, size, "killed by SIG%s",
+		    sigabbrev_np(WTERMSIG(wstatus)) ?
+		    sigabbrev_np(WTERMSIG(wstatus)) : "?");
+	else
+		snprintf(buf, size, "ended (status 0x%x)", wstatus);
+	return buf;
+}

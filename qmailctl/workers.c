@@ -1,0 +1,69 @@
+/* workers.c: one forked worker per service, the worst result wins. */
+#include "workers.h"
+#include "msg.h"
+#include "transition.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static _Noreturn void worker(struct unit *u, int (*fn)(struct unit *))
+{
+	int rc;
+
+	setsid();
+	rc = fn(u);
+	unit_free(u);
+	fflush(stdout);
+	_exit(rc);
+}
+
+int workers_run(struct unit *units, size_t n, int (*fn)(struct unit *))
+{
+	pid_t *pids = xcalloc(n, sizeof *pids);
+	int worst = EXIT_OK, status, rc;
+	size_t i, running = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	for (i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			worker(&units[i], fn);
+		if (pids[i] < 0) {
+			sayerr(&units[i], "unable to fork: %s", strerror(errno));
+			worst = EXIT_FAILED;
+			continue;
+		}
+		running++;
+	}
+	while (running > 0) {
+		pid = wait(&status);
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		for (i = 0; i < n && pids[i] != pid; i++)
+			;
+		if (i == n)
+			continue;       /* not one of ours */
+		running--;
+		if (WIFEXITED(status))
+			rc = WEXITSTATUS(status);
+		else {
+			char how[64];
+
+			sayerr(&units[i], "worker %s", fmt_wstatus(how,
+			    sizeof how, status));
+			rc = EXIT_FAILED;
+		}
+		if (rc > worst)
+			worst = rc;
+	}
+	free(pids);
+	return worst;
+}

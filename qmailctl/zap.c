@@ -1,0 +1,140 @@
+/* zap.c: take a wedged service down, whole.
+ *
+ * qmail-send on TERM waits for its deliveries, and a hung qmail-remote may
+ * wait 1200 s per reply.  zap sends TERM (and CONT) to every process of
+ * the server (its cgroup, else its process group), gives them zap_grace ms,
+ * sends KILL to what is left, and confirms by looking at process states
+ * that nothing lives (a zombie has exited; kill(-pgid, 0) would still count
+ * it).  The logger is spared until the end so that it drains what the
+ * dying processes wrote.  A leader that died before its group is no
+ * obstacle: the group is found by the recorded pgid, session and start
+ * time, never by name. */
+#include "transition.h"
+#include "cgroup.h"
+#include "clock.h"
+#include "group.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+/* After KILL the kernel needs a moment to turn a thousand processes into
+ * zombies; past this something is in uninterruptible sleep. */
+#define ZAP_CONFIRM_MS 5000
+/* The logger drains and exits on EOF once every writer is gone. */
+#define ZAP_LOG_DRAIN_MS 2000
+#define ESCAPED_SHOWN 8
+
+struct zapped {
+	int term, kill, escaped;
+	pid_t esc[ESCAPED_SHOWN];
+};
+
+static int has_group(const struct element *run)
+{
+	return run->state == EL_ALIVE || run->state == EL_DEAD ||
+	    run->state == EL_STALE;
+}
+
+static void report_escaped(struct unit *u, const struct zapped *z)
+{
+	char list[256] = "";
+	size_t len = 0;
+	int i;
+
+	for (i = 0; i < z->escaped && i < ESCAPED_SHOWN; i++)
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%d",
+		    i ? " " : "", (int)z->esc[i]);
+	sayerr(u, "%d process%s left the process group with setsid() and "
+	    "%s not killed (pid %s%s); only a cgroup reaches them (see "
+	    "qmailctl(8), CGROUPS)", z->escaped, z->escaped == 1 ? "" : "es",
+	    z->escaped == 1 ? "was" : "were", list,
+	    z->escaped > ESCAPED_SHOWN ? " ..." : "");
+}
+
+/* TERM, grace, KILL, confirm.  Returns the members left alive. */
+static int kill_group(struct unit *u, const struct group_id *g,
+    struct zapped *z)
+{
+	long grace = u->svc->zap_grace_ms;
+
+	z->term = group_signal(g, SIGTERM);
+	group_signal(g, SIGCONT);
+	if (group_wait_empty(g, clock_ms() + grace) == 0)
+		return 0;
+	z->kill = group_kill(g);
+	return group_wait_empty(g, clock_ms() + ZAP_CONFIRM_MS);
+}
+
+/* The logger exits on EOF once the last writer is gone; if something
+ * that escaped still holds the pipe (then there is no point waiting), the
+ * logger is ended too. */
+static int end_logger(struct unit *u, int escaped)
+{
+	struct element *log = &u->el[EL_LOG];
+
+	if (u->nel < 2 || log->state != EL_ALIVE)
+		return 0;
+	if (!escaped && wait_handles(&log->handle, 1, ZAP_LOG_DRAIN_MS) == 0)
+		return 0;
+	proc_signal(log->handle, SIGTERM);
+	proc_signal(log->handle, SIGCONT);
+	if (wait_handles(&log->handle, 1, ZAP_LOG_DRAIN_MS) == 0)
+		return 0;
+	proc_signal(log->handle, SIGKILL);
+	return wait_handles(&log->handle, 1, ZAP_CONFIRM_MS);
+}
+
+int zap_locked(struct unit *u)
+{
+	struct element *run = &u->el[EL_RUN];
+	struct zapped z;
+	struct group_id g;
+	long long t0 = clock_ms();
+	char took[32];
+	int left = 0, i;
+
+	memset(&z, 0, sizeof z);
+	unit_observe(u);
+	if (has_group(run)) {
+		group_of(&run->id, u->cgroup, &g);
+		sayv(u, "zapping %s %s", u->cgroup[0] ? "cgroup" :
+		    "process group", u->cgroup[0] ? u->cgroup : "");
+		z.escaped = group_escaped(&g, z.esc, ESCAPED_SHOWN);
+		left = kill_group(u, &g, &z);
+	}
+	if (left > 0) {
+		sayerr(u, "%d process%s of the group survived KILL after %d ms "
+		    "(uninterruptible sleep?)", left, left == 1 ? "" : "es",
+		    ZAP_CONFIRM_MS);
+		return EXIT_FAILED;
+	}
+	if (end_logger(u, z.escaped) > 0) {
+		sayerr(u, "logger %s %d did not exit", u->el[EL_LOG].program,
+		    (int)u->el[EL_LOG].id.pid);
+		return EXIT_FAILED;
+	}
+	for (i = 0; i < u->nel; i++)
+		unit_forget(&u->el[i]);
+	if (u->cgroup[0])
+		cgroup_remove(u->cgroup);
+	fmt_duration(took, sizeof took, (double)(clock_ms() - t0) / 1000);
+	if (z.term == 0 && z.kill == 0)
+		say(u, "not running");
+	else
+		say(u, "zapped %d process%s (%d by KILL) in %s", z.term > z.kill ?
+		    z.term : z.kill, (z.term > z.kill ? z.term : z.kill) == 1 ?
+		    "" : "es", z.kill, took);
+	if (z.escaped > 0) {
+		report_escaped(u, &z);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+int do_zap(struct unit *u)
+{
+	if (unit_lock(u, unit_timeout(u, u->svc->stop_timeout_ms)) < 0)
+		return EXIT_FAILED;
+	return zap_locked(u);
+}
