@@ -12,6 +12,10 @@ PREFIX  ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+# The systemd unit: systemd searches /usr/lib/systemd/system (packages) and
+# /usr/local/lib/systemd/system (local installs); for any other PREFIX,
+# /etc/systemd/system.
+UNITDIR ?= $(if $(filter /usr /usr/local,$(PREFIX)),$(PREFIX)/lib/systemd/system,$(SYSCONFDIR)/systemd/system)
 DESTDIR ?=
 
 CC      ?= cc
@@ -86,13 +90,17 @@ demo: deps all
 bench: deps tests
 	@BUILD=$(BUILD) sh bench/run.sh
 
+# Programs, man pages, the init script and the unit are replaced; a config
+# file that differs from the shipped one is kept, the new one goes beside
+# it as FILE.dist.  See init.d/install.sh.
+INSTALL_ENV = DESTDIR='$(DESTDIR)' SBINDIR='$(SBINDIR)' MANDIR='$(MANDIR)' \
+	SYSCONFDIR='$(SYSCONFDIR)' UNITDIR='$(UNITDIR)' BUILD='$(BUILD)'
+
 install: all
-	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
-	install -m 0755 $(BUILD)/qmailctl $(BUILD)/pido $(DESTDIR)$(SBINDIR)/
-	install -m 0644 man/pido.8 $(DESTDIR)$(MANDIR)/man8/
+	@$(INSTALL_ENV) sh init.d/install.sh install
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/qmailctl $(DESTDIR)$(SBINDIR)/pido $(DESTDIR)$(MANDIR)/man8/pido.8
+	@$(INSTALL_ENV) sh init.d/install.sh uninstall
 
 lint:
 	mandoc -Tlint -W warning man/*.[1-9]

@@ -3,6 +3,7 @@
  * main() parses the command line, loads the configuration, selects the
  * services and dispatches; everything else lives in a file of its own.
  * Data flows one way: command line -> config -> units -> actions -> report. */
+#include "cdb.h"
 #include "conf.h"
 #include "msg.h"
 #include "plan.h"
@@ -42,6 +43,7 @@ static const struct command commands[] = {
 	{ "flush", IN_WORKERS, do_flush, "send the flush signal (qmail-send: ALRM)" },
 	{ "pause", IN_WORKERS, do_pause, "STOP every process of the server" },
 	{ "cont", IN_WORKERS, do_cont, "CONT every process of the server" },
+	{ "cdb", IN_WORKERS, do_cdb, "rebuild each tcprules .cdb from its .rules" },
 	{ "list", LIST, NULL, "the configured services and what each runs" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,145 @@
+#!/bin/sh
+# install.sh: "make install" and "make uninstall", laid out as a package.
+#
+#   sh init.d/install.sh install|uninstall
+#
+# The Makefile runs it from the top of the tree with DESTDIR, SBINDIR,
+# MANDIR, SYSCONFDIR, UNITDIR and BUILD in the environment.  A script, not
+# make recipes, because both targets walk one list of files with one rule
+# per kind of file, and that is easier to read (and to shellcheck) here.
+#
+# Two kinds of file:
+#
+# prog  programs, man pages, /etc/init.d/qmail and the systemd unit.  They
+#       hold no settings (those live in /etc/default/qmail, or a "systemctl
+#       edit qmail" drop-in) and only work with the qmailctl they came with:
+#       install replaces them, uninstall removes them.
+# conf  /etc/qmailctl/..., /etc/tcp/*.rules and /etc/default/qmail: the
+#       administrator's once installed.  install never overwrites one that
+#       differs from what it would install: it puts the new version beside
+#       it as FILE.dist and says so.  uninstall removes those still as
+#       installed and the .dist files, keeps the edited ones and says so.
+#
+# Directories are made 0755 when missing; existing ones are left as they
+# are.  Nothing here makes private key directories or certificates.
+set -u
+umask 022
+
+die() { echo "install: fatal: $*" >&2; exit 1; }
+
+# path NAME VALUE: VALUE is usable as the path NAME (and in sed below).
+path() {
+	case $2 in
+	/*) ;;
+	"") die "$1 is not set (run make install)" ;;
+	*) [ "$1" = BUILD ] || die "$1=$2 is not an absolute path" ;;
+	esac
+	case $2 in
+	*[\|\&\\]*) die "$1=$2: | & and \\ are not allowed" ;;
+	esac
+}
+: "${DESTDIR=}"
+path SBINDIR "${SBINDIR:-}"
+path MANDIR "${MANDIR:-}"
+path SYSCONFDIR "${SYSCONFDIR:-}"
+path UNITDIR "${UNITDIR:-}"
+path BUILD "${BUILD:-}"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/qmailctl-install.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM HUP PIPE
+
+# The boot files with the installed paths in them.
+for _f in qmail qmail.service qmail.default; do
+	sed -e "s|@SBINDIR@|$SBINDIR|g" -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" \
+	    "init.d/$_f" >"$tmp/$_f" || die "unable to make $tmp/$_f"
+done
+
+# each FUNCTION: calls FUNCTION KIND MODE SOURCE TARGET for every file.
+each() {
+	"$1" prog 0755 "$BUILD/qmailctl" "$SBINDIR/qmailctl"
+	"$1" prog 0755 "$BUILD/pido" "$SBINDIR/pido"
+	for _m in man/*.[1-9]; do
+		[ -f "$_m" ] || continue
+		"$1" prog 0644 "$_m" "$MANDIR/man${_m##*.}/${_m##*/}"
+	done
+	"$1" prog 0755 "$tmp/qmail" "$SYSCONFDIR/init.d/qmail"
+	"$1" prog 0644 "$tmp/qmail.service" "$UNITDIR/qmail.service"
+	"$1" conf 0644 "$tmp/qmail.default" "$SYSCONFDIR/default/qmail"
+	"$1" conf 0644 services/qmailctl.conf "$SYSCONFDIR/qmailctl/qmailctl.conf"
+	for _s in services/*; do
+		# service files: the names qmailctl takes as services
+		case ${_s#services/} in
+		*[!A-Za-z0-9_-]*) continue ;;
+		esac
+		[ -f "$_s" ] || continue
+		"$1" conf 0644 "$_s" "$SYSCONFDIR/qmailctl/$_s"
+	done
+	for _s in services/stunnel/*.conf; do
+		[ -f "$_s" ] || continue
+		"$1" conf 0644 "$_s" "$SYSCONFDIR/qmailctl/stunnel/${_s##*/}"
+	done
+	# where the shipped qmailctl.conf's "rules" points, and tcpserver -x
+	for _s in services/tcp/*.rules; do
+		[ -f "$_s" ] || continue
+		"$1" conf 0644 "$_s" "$SYSCONFDIR/tcp/${_s##*/}"
+	done
+}
+
+put() {
+	_to=$DESTDIR$4
+	mkdir -p -- "${_to%/*}" || die "unable to make ${_to%/*}"
+	if [ "$1" = conf ] && [ -e "$_to" ]; then
+		if cmp -s -- "$3" "$_to"; then
+			# as installed; a .dist of the same text says nothing new
+			if [ -f "$_to.dist" ] && cmp -s -- "$3" "$_to.dist"; then
+				rm -f -- "$_to.dist"
+			fi
+			return 0
+		fi
+		install -m "$2" -- "$3" "$_to.dist" ||
+		    die "unable to install $_to.dist"
+		echo "install: kept edited $_to; new version in $_to.dist"
+		return 0
+	fi
+	install -m "$2" -- "$3" "$_to" || die "unable to install $_to"
+	echo "install: $_to"
+}
+
+remove() {
+	_to=$DESTDIR$4
+	if [ "$1" = conf ] && [ -f "$_to.dist" ]; then
+		rm -f -- "$_to.dist" && echo "uninstall: removed $_to.dist"
+	fi
+	[ -e "$_to" ] || [ -L "$_to" ] || return 0
+	if [ "$1" = conf ] && ! cmp -s -- "$3" "$_to"; then
+		echo "uninstall: kept edited $_to"
+		return 0
+	fi
+	rm -f -- "$_to" && echo "uninstall: removed $_to"
+}
+
+case ${1:-} in
+install)
+	if [ ! -x "$BUILD/qmailctl" ] || [ ! -x "$BUILD/pido" ]; then
+		die "no $BUILD/qmailctl or $BUILD/pido: run make first"
+	fi
+	each put
+	if [ -z "$DESTDIR" ]; then
+		echo "install: next: edit $SYSCONFDIR/qmailctl/qmailctl.conf and the services, run \"qmailctl cdb\", then enable ONE of: \"systemctl daemon-reload; systemctl enable qmail\" (systemd) or \"update-rc.d qmail defaults\" (sysvinit)"
+	fi
+	;;
+uninstall)
+	each remove
+	# our own directories, once empty; the shared ones stay
+	for _d in "$SYSCONFDIR/qmailctl/services" "$SYSCONFDIR/qmailctl/stunnel" \
+	    "$SYSCONFDIR/qmailctl" "$SYSCONFDIR/tcp"; do
+		rmdir -- "$DESTDIR$_d" 2>/dev/null && echo "uninstall: removed $DESTDIR$_d/"
+	done
+	: # a directory left in place is not a failure
+	;;
+*)
+	echo "usage: sh init.d/install.sh install|uninstall" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,394 @@
+/* cdb.c: rebuild a service's tcprules database from its source.
+ *
+ * tcprules itself writes FILE.tmp and renames it over FILE.cdb, so a
+ * tcpserver never reads half a database and a source with a syntax error
+ * leaves the old database in place.  What we add:
+ *
+ * - which files: the -x argument of the service's tcpserver and the
+ *   source beside it (or the service's "rules" key);
+ * - one build of a database at a time: two services may share a database,
+ *   and so one FILE.tmp, and their workers run concurrently; the source
+ *   is flock()ed while tcprules runs;
+ * - a database readable by all (umask 022): tcpserver opens it for every
+ *   connection, after it has dropped to its -u user;
+ * - confirmation: "rebuilt" only when a new file (rename gives it a new
+ *   inode) at least a cdb header long is in place;
+ * - tcprules' own complaint, with the line number it does not give. */
+#include "cdb.h"
+#include "clock.h"
+#include "msg.h"
+#include "spawn.h"
+#include "transition.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* tcprules compiles thousands of lines in milliseconds: one that runs
+ * longer than this (or than -t) is stuck, not busy. */
+#define TCPRULES_TIMEOUT_MS 60000
+/* How often a build waits for another build of the same database. */
+#define LOCK_POLL_MS 10
+/* Every cdb begins with a table of 256 (position, length) pairs. */
+#define CDB_HEADER_SIZE 2048
+/* The options of tcpserver (ucspi-tcp 0.88) that take an argument; its
+ * getopt string is "dDvqQhHrR1UXx:t:u:g:l:b:B:c:pPoO". */
+#define TCPSERVER_OPTARGS "xtuglbBc"
+/* How tcprules reports a line it cannot parse; the line follows. */
+#define PARSE_ERROR "unable to parse this line: "
+
+struct db {
+	char src[PATH_MAX];     /* FILE.rules: what the administrator edits */
+	char cdb[PATH_MAX];     /* FILE.cdb: what tcpserver -x reads */
+	char tmp[PATH_MAX];     /* FILE.tmp: tcprules writes it, then renames */
+};
+
+struct run {
+	char err[1024];         /* what tcprules wrote on stderr */
+	int status;             /* its wait status */
+	int timed_out;          /* it was killed after the timeout */
+};
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* The -x argument of tcpserver in argv, or NULL.  tcpserver may follow
+ * wrappers (argv0, envdir); its options are scanned as its getopt does:
+ * clustered (-Hx FILE, -xFILE), up to "--" or the first non-option; the
+ * last -x wins. */
+static const char *tcpserver_rules(char *const *argv)
+{
+	const char *found = NULL, *opt, *arg;
+	size_t i = 0;
+
+	while (argv[i] && strcmp(base_name(argv[i]), "tcpserver"))
+		i++;
+	if (!argv[i])
+		return NULL;
+	for (i++; argv[i] && argv[i][0] == '-' && argv[i][1]; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		for (opt = argv[i] + 1; *opt && !strchr(TCPSERVER_OPTARGS,
+		    *opt); opt++)
+			;
+		if (!*opt)
+			continue;       /* flags only */
+		arg = opt[1] ? opt + 1 : argv[++i];
+		if (!arg)
+			break;
+		if (*opt == 'x')
+			found = arg;
+	}
+	return found;
+}
+
+/* path with the suffix from replaced by to (or to appended), absolute:
+ * a relative path is taken against dir, as tcpserver, running in dir,
+ * takes it.  -1 if it does not fit. */
+static int derive(char *buf, size_t size, const char *dir, const char *path,
+    const char *from, const char *to)
+{
+	size_t n = strlen(path), f = strlen(from);
+	int len;
+
+	if (n > f && !strcmp(path + n - f, from))
+		n -= f;
+	if (path[0] == '/')
+		len = snprintf(buf, size, "%.*s%s", (int)n, path, to);
+	else
+		len = snprintf(buf, size, "%s%s%.*s%s", dir,
+		    dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", (int)n,
+		    path, to);
+	return len < 0 || (size_t)len >= size ? -1 : 0;
+}
+
+/* The service's database: 1 and db filled, 0 if it has none, -1 (said
+ * why) if the names are unusable. */
+static int find_db(const struct unit *u, struct db *db)
+{
+	const char *x = tcpserver_rules(u->svc->run), *rules = u->svc->rules;
+	const char *dir = u->svc->directory;
+	int bad;
+
+	if (!x && !rules)
+		return 0;
+	if (x) {
+		bad = derive(db->cdb, sizeof db->cdb, dir, x, "", "");
+		bad |= rules ? derive(db->src, sizeof db->src, dir, rules, "", "")
+		    : derive(db->src, sizeof db->src, dir, x, ".cdb", ".rules");
+	} else {
+		bad = derive(db->src, sizeof db->src, dir, rules, "", "");
+		bad |= derive(db->cdb, sizeof db->cdb, dir, rules, ".rules",
+		    ".cdb");
+	}
+	bad |= derive(db->tmp, sizeof db->tmp, dir, db->cdb, ".cdb", ".tmp");
+	if (bad) {
+		sayerr(u, "tcprules file names too long (database %.200s)",
+		    x ? x : rules);
+		return -1;
+	}
+	if (!strcmp(db->src, db->cdb) || !strcmp(db->src, db->tmp)) {
+		sayerr(u, "the tcprules source %s would be overwritten by its "
+		    "own database", db->src);
+		return -1;
+	}
+	return 1;
+}
+
+/* Opens the source, which becomes tcprules' stdin, and locks it for the
+ * build.  O_NONBLOCK: a FIFO planted there must not hang us at open. */
+static int open_source(const struct unit *u, const struct db *db,
+    long timeout_ms)
+{
+	long long deadline = clock_ms() + timeout_ms;
+	struct stat st;
+	int fd, err;
+
+	fd = open(db->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		sayerr(u, "unable to open %s: %s", db->src, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		sayerr(u, "unable to stat %s: %s", db->src, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		sayerr(u, "%s is not a regular file", db->src);
+		close(fd);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = errno;
+		if (err != EWOULDBLOCK || clock_left(deadline) == 0) {
+			sayerr(u, "unable to lock %s: %s", db->src,
+			    err == EWOULDBLOCK ? "another qmailctl is "
+			    "rebuilding its database" : strerror(err));
+			close(fd);
+			return -1;
+		}
+		poll(NULL, 0, LOCK_POLL_MS);
+	}
+	return fd;
+}
+
+static _Noreturn void exec_tcprules(const char *prog, char **argv,
+    char **envp, int in, int err)
+{
+	int out = open("/dev/null", O_WRONLY);
+
+	signal(SIGPIPE, SIG_DFL);       /* qmailctl ignores it */
+	umask(022);
+	if (out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+	    dup2(err, 2) < 0)
+		_exit(111);
+	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	execve(prog, argv, envp);
+	dprintf(2, "tcprules: fatal: unable to run %s: %s\n", prog,
+	    strerror(errno));
+	_exit(111);
+}
+
+/* Collects the child's stderr until EOF or the deadline, then reaps it,
+ * killing it first if time ran out: it is our own unreaped child, so its
+ * pid cannot name another process. */
+static void collect(pid_t pid, int fd, long long deadline, struct run *r)
+{
+	struct pollfd pf = { fd, POLLIN, 0 };
+	char discard[512];
+	size_t used = 0;
+	ssize_t n;
+
+	for (;;) {
+		if (clock_left(deadline) == 0) {
+			r->timed_out = 1;
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(&pf, 1, clock_left(deadline)) <= 0)
+			continue;       /* EINTR, or time is up */
+		if (used < sizeof r->err - 1)
+			n = read(fd, r->err + used, sizeof r->err - 1 - used);
+		else
+			n = read(fd, discard, sizeof discard);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (used < sizeof r->err - 1)
+			used += (size_t)n;
+	}
+	r->err[used] = 0;
+	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* Runs tcprules CDB TMP <SRC with the service's PATH and nothing else in
+ * its environment.  -1 if it could not be run (r->err says why). */
+static int run_tcprules(const struct unit *u, const char *prog,
+    struct db *db, int in, long timeout_ms, struct run *r)
+{
+	char *argv[] = { "tcprules", db->cdb, db->tmp, NULL };
+	char *envp[2] = { NULL, NULL };
+	int errpipe[2];
+	pid_t pid;
+
+	memset(r, 0, sizeof *r);
+	if (pipe2(errpipe, O_CLOEXEC) < 0) {
+		snprintf(r->err, sizeof r->err, "unable to create a pipe: %s",
+		    strerror(errno));
+		return -1;
+	}
+	envp[0] = xmalloc(strlen(u->site->path) + 6);
+	sprintf(envp[0], "PATH=%s", u->site->path);
+	sayv(u, "running %s %s %s <%s", prog, db->cdb, db->tmp, db->src);
+	pid = fork();
+	if (pid == 0)
+		exec_tcprules(prog, argv, envp, in, errpipe[1]);
+	close(errpipe[1]);
+	if (pid < 0)
+		snprintf(r->err, sizeof r->err, "unable to fork: %s",
+		    strerror(errno));
+	else
+		collect(pid, errpipe[0], clock_ms() + timeout_ms, r);
+	close(errpipe[0]);
+	free(envp[0]);
+	return pid < 0 ? -1 : 0;
+}
+
+/* The number of the first line of file that reads text, or 0. */
+static long line_of(const char *file, const char *text)
+{
+	FILE *f = fopen(file, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long no = 0, found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && (n = getline(&line, &cap, f)) >= 0) {
+		no++;
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = 0;
+		if (!strcmp(line, text))
+			found = no;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
+/* Says why tcprules failed, in its own words (the first line, without
+ * its "tcprules: fatal: " prefix), with FILE:LINE when it names a line. */
+static int report_failure(const struct unit *u, const struct db *db,
+    struct run *r, long timeout_ms)
+{
+	char how[64], *msg = r->err, *nl;
+	long line = 0;
+
+	unlink(db->tmp);        /* tcprules leaves its partial FILE.tmp */
+	if (r->timed_out) {
+		sayerr(u, "tcprules %s: no result after %ld ms, killed",
+		    db->src, timeout_ms);
+		return EXIT_FAILED;
+	}
+	if (!strncmp(msg, "tcprules: ", 10))
+		msg += 10;
+	if (!strncmp(msg, "fatal: ", 7))
+		msg += 7;
+	if ((nl = strchr(msg, '\n')) != NULL)
+		*nl = 0;
+	if (!*msg)
+		msg = fmt_wstatus(how, sizeof how, r->status);
+	if (!strncmp(msg, PARSE_ERROR, strlen(PARSE_ERROR)))
+		line = line_of(db->src, msg + strlen(PARSE_ERROR));
+	if (line > 0)
+		sayerr(u, "tcprules %s:%ld: %s", db->src, line, msg);
+	else
+		sayerr(u, "tcprules %s: %s", db->src, msg);
+	return EXIT_FAILED;
+}
+
+/* tcprules said it succeeded; look: a new file, at least a cdb header
+ * long, must be in place. */
+static int confirm(const struct unit *u, const struct db *db,
+    const struct stat *before, int existed)
+{
+	struct stat st;
+
+	if (lstat(db->cdb, &st) < 0) {
+		sayerr(u, "tcprules succeeded, but %s: %s", db->cdb,
+		    strerror(errno));
+		return EXIT_FAILED;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size < CDB_HEADER_SIZE) {
+		sayerr(u, "tcprules succeeded, but %s is not a cdb", db->cdb);
+		return EXIT_FAILED;
+	}
+	if (existed && st.st_ino == before->st_ino &&
+	    st.st_dev == before->st_dev) {
+		sayerr(u, "tcprules succeeded, but %s was not replaced",
+		    db->cdb);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+int do_cdb(struct unit *u)
+{
+	long timeout = unit_timeout(u, TCPRULES_TIMEOUT_MS);
+	char prog[PATH_MAX];
+	struct stat before;
+	struct db db;
+	struct run r;
+	int fd, rc, existed;
+
+	if ((rc = find_db(u, &db)) <= 0) {
+		if (rc == 0)
+			say(u, "no tcprules database");
+		return rc == 0 ? EXIT_OK : EXIT_FAILED;
+	}
+	if (spawn_resolve("tcprules", u->site->path, prog, sizeof prog) < 0) {
+		if (errno == EACCES)
+			sayerr(u, "tcprules is not executable (in %s)",
+			    u->site->path);
+		else
+			sayerr(u, "tcprules is not installed (not found in %s)",
+			    u->site->path);
+		return EXIT_NOT_INSTALLED;
+	}
+	if (unit_lock(u, unit_timeout(u, u->svc->start_timeout_ms)) < 0)
+		return EXIT_FAILED;
+	if ((fd = open_source(u, &db, timeout)) < 0)
+		return EXIT_FAILED;
+	existed = lstat(db.cdb, &before) == 0;
+	rc = run_tcprules(u, prog, &db, fd, timeout, &r);
+	if (rc < 0)
+		sayerr(u, "tcprules %s: %s", db.src, r.err);
+	else if (r.timed_out || !WIFEXITED(r.status) ||
+	    WEXITSTATUS(r.status) != 0)
+		rc = report_failure(u, &db, &r, timeout);
+	else if ((rc = confirm(u, &db, &before, existed)) == EXIT_OK)
+		say(u, "rebuilt %s from %s", db.cdb, db.src);
+	close(fd);
+	return rc < 0 ? EXIT_FAILED : rc;
+}

@@ -1,0 +1,116 @@
+#!/bin/sh
+# make install and make uninstall into a DESTDIR, as a package build runs
+# them: the exact file list with its modes, twice in a row; an edited
+# config file survives a second install (the new version goes beside it as
+# FILE.dist) and an uninstall, which removes everything else it installed.
+# The binaries are already built: make runs with -o all.
+. "$TESTS/lib.sh"
+
+R=$T/root
+# mk TARGET [VAR=VALUE ...]: make in the tree, into $R unless told.
+mk() {
+	(cd "$TOP" && make -s -o all DESTDIR="$R" PREFIX=/usr BUILD="$BUILD" "$@") >"$T/out" 2>&1
+}
+show() { sed 's/^/# /' "$T/out"; }
+files() { (cd "$R" && find . ! -type d -printf '%m %p\n' | sort); }
+dirs() { (cd "$R" && find . -mindepth 1 -type d -printf '%m %p\n' | sort); }
+
+# What install must lay out: the fixed names, and what is in the tree's
+# man/ and services/ by the patterns install documents.
+expected() {
+	{
+		echo "755 ./usr/sbin/qmailctl"
+		echo "755 ./usr/sbin/pido"
+		for _m in "$TOP"/man/*.[1-9]; do
+			[ -f "$_m" ] && echo "644 ./usr/share/man/man${_m##*.}/${_m##*/}"
+		done
+		echo "755 ./etc/init.d/qmail"
+		echo "644 ./usr/lib/systemd/system/qmail.service"
+		echo "644 ./etc/default/qmail"
+		echo "644 ./etc/qmailctl/qmailctl.conf"
+		for _s in "$TOP"/services/*; do
+			_n=${_s##*/}
+			case $_n in *[!A-Za-z0-9_-]*) continue ;; esac
+			[ -f "$_s" ] && echo "644 ./etc/qmailctl/services/$_n"
+		done
+		for _s in "$TOP"/services/stunnel/*.conf; do
+			[ -f "$_s" ] && echo "644 ./etc/qmailctl/stunnel/${_s##*/}"
+		done
+		for _s in "$TOP"/services/tcp/*.rules; do
+			[ -f "$_s" ] && echo "644 ./etc/tcp/${_s##*/}"
+		done
+	} | sort
+}
+expected >"$T/expected"
+
+# The files SPEC.md says a package installs must be in the tree.
+for _f in man/qmailctl.8 man/pido.8 man/qmailctl.conf.5 services/qmailctl.conf \
+    services/send services/smtp services/smtps services/pop3 services/pop3s; do
+	check "the tree has $_f (SPEC: files a package installs)" test -f "$TOP/$_f"
+done
+
+mk install; is_rc $? 0 "make install exits 0"
+files >"$T/got"
+check "it lays out exactly the expected files, with their modes" cmp -s "$T/expected" "$T/got"
+diff "$T/expected" "$T/got" | sed 's/^/# /'
+check "every directory it made is 755" test -z "$(dirs | grep -v '^755 ')"
+check "qmailctl is the one built" cmp -s "$BUILD/qmailctl" "$R/usr/sbin/qmailctl"
+check "the config files are the tree's" cmp -s "$TOP/services/smtp" "$R/etc/qmailctl/services/smtp"
+sed "s|@SBINDIR@|/usr/sbin|g" "$TOP/init.d/qmail" >"$T/qmail"
+check "the init script is the tree's with SBINDIR in it" cmp -s "$T/qmail" "$R/etc/init.d/qmail"
+check "no private key directory or certificate is made" \
+	test -z "$(find "$R" -name '*.pem' -o -name private -o -name '*key*')"
+
+mk install; is_rc $? 0 "make install again exits 0"
+files >"$T/got"
+check "... and the list and modes are the same" cmp -s "$T/expected" "$T/got"
+check "... no .dist for files nobody edited" test -z "$(find "$R" -name '*.dist')"
+check "... and it says nothing was kept" test "$(grep -c 'kept' "$T/out")" = 0
+
+# An edited config file is kept; the new version goes beside it.
+echo "# edited here" >>"$R/etc/qmailctl/services/smtp"
+cp "$R/etc/qmailctl/services/smtp" "$T/edited"
+echo "ENABLED=no" >>"$R/etc/default/qmail"
+echo junk >"$R/usr/sbin/pido"
+echo "# edited here" >>"$R/etc/init.d/qmail"
+mk install; is_rc $? 0 "make install over edited files exits 0"
+show
+check "the edited service file is kept" cmp -s "$T/edited" "$R/etc/qmailctl/services/smtp"
+check "... the new one is beside it as .dist" cmp -s "$TOP/services/smtp" "$R/etc/qmailctl/services/smtp.dist"
+check "... and install says so" grep -qx "install: kept edited $R/etc/qmailctl/services/smtp; new version in $R/etc/qmailctl/services/smtp.dist" "$T/out"
+check "the edited defaults file is kept too" grep -q '^ENABLED=no' "$R/etc/default/qmail"
+check "... with its .dist" test -f "$R/etc/default/qmail.dist"
+check "a program is replaced" cmp -s "$BUILD/pido" "$R/usr/sbin/pido"
+check "the init script is replaced (its settings live in /etc/default/qmail)" cmp -s "$T/qmail" "$R/etc/init.d/qmail"
+check "exactly two .dist files" test "$(find "$R" -name '*.dist' | wc -l)" = 2
+
+mk uninstall; is_rc $? 0 "make uninstall exits 0"
+show
+(cd "$R" && find . ! -type d | sort) >"$T/left"
+printf '%s\n' ./etc/default/qmail ./etc/qmailctl/services/smtp >"$T/want"
+check "it leaves the two edited files and nothing else" cmp -s "$T/want" "$T/left"
+diff "$T/want" "$T/left" | sed 's/^/# /'
+check "... and says it kept them" test "$(grep -c '^uninstall: kept edited ' "$T/out")" = 2
+check "... the edited one as it was" cmp -s "$T/edited" "$R/etc/qmailctl/services/smtp"
+mk uninstall; is_rc $? 0 "make uninstall again exits 0"
+
+# Where the unit goes: systemd's search path for /usr and /usr/local, the
+# administrator's directory for any other PREFIX.
+rm -rf "$R"
+mk install PREFIX=/usr/local; is_rc $? 0 "make install PREFIX=/usr/local"
+check "... puts the unit in /usr/local/lib/systemd/system" test -f "$R/usr/local/lib/systemd/system/qmail.service"
+check "... and the programs in /usr/local/sbin" test -x "$R/usr/local/sbin/qmailctl"
+check "... which the unit runs" grep -q '^ExecStart=/usr/local/sbin/qmailctl ' "$R/usr/local/lib/systemd/system/qmail.service"
+rm -rf "$R"
+mk install PREFIX=/opt/qmailctl; is_rc $? 0 "make install PREFIX=/opt/qmailctl"
+check "... puts the unit in /etc/systemd/system" test -f "$R/etc/systemd/system/qmail.service"
+
+if command -v shellcheck >/dev/null 2>&1; then
+	shellcheck "$TOP/init.d/install.sh" >"$T/out" 2>&1
+	is_rc $? 0 "shellcheck init.d/install.sh"
+	show
+else
+	skip "shellcheck is not installed"
+fi
+
+done_testing
