@@ -24,7 +24,7 @@ static int member(const struct group_id *g, const struct proc_info *pi)
 {
 	if (pi->pgid != g->pgid)
 		return 0;
-	if (g->sid > 0 && pi->sid != g->sid)
+	if (pi->sid != g->sid)
 		return 0;
 	return pi->start >= g->min_start;
 }
@@ -58,7 +58,11 @@ void group_of(const struct proc_ident *leader, const char *cgroup,
 {
 	memset(g, 0, sizeof *g);
 	g->leader = leader->pid;
-	g->pgid = leader->pgid > 0 ? leader->pgid : leader->pid;
+	/* Without a recorded session there is no safe way to tell our
+	 * members from a stranger who reused the pgid's number: then only
+	 * the cgroup (if any) counts as the group. */
+	g->pgid = leader->sid > 0 ? (leader->pgid > 0 ? leader->pgid :
+	    leader->pid) : 0;
 	g->sid = leader->sid;
 	g->min_start = leader->start;
 	if (cgroup)

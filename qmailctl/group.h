@@ -15,8 +15,8 @@
 
 struct group_id {
 	pid_t leader;
-	pid_t pgid;
-	pid_t sid;                      /* 0: any session */
+	pid_t pgid;                     /* 0: none known */
+	pid_t sid;
 	unsigned long long min_start;   /* leader's start time */
 	char cgroup[PATH_MAX];          /* "" when there is none */
 };
