@@ -4,6 +4,8 @@
  * services and dispatches; everything else lives in a file of its own.
  * Data flows one way: command line -> config -> units -> actions -> report. */
 #include "cdb.h"
+#include "certcmd.h"
+#include "check.h"
 #include "conf.h"
 #include "msg.h"
 #include "plan.h"
@@ -23,8 +25,9 @@
 #include <unistd.h>
 
 /* How a command runs: in workers (one per service, concurrently, each
- * under the service's lock), or inline and read-only. */
-enum how { IN_WORKERS, STATUS, LIST };
+ * under the service's lock); as check does (workers, no lock); inline and
+ * read-only; or, for cert, on a file rather than on services. */
+enum how { IN_WORKERS, CHECK, STATUS, LIST, CERT };
 
 struct command {
 	const char *name;
@@ -44,11 +47,14 @@ static const struct command commands[] = {
 	{ "pause", IN_WORKERS, do_pause, "STOP every process of the server" },
 	{ "cont", IN_WORKERS, do_cont, "CONT every process of the server" },
 	{ "cdb", IN_WORKERS, do_cdb, "rebuild each tcprules .cdb from its .rules" },
+	{ "check", CHECK, NULL, "probe now, check certificates (monitoring-plugins form)" },
+	{ "cert", CERT, NULL, "make a self-signed certificate+key PEM [FILE]" },
 	{ "list", LIST, NULL, "the configured services and what each runs" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static struct opts opts;
+static int force;               /* cert --force */
 
 static void usage_text(FILE *f)
 {
@@ -66,6 +72,7 @@ static void usage_text(FILE *f)
 	    "  -t SECONDS  bound each transition's wait (default: per service)\n"
 	    "  -k          with stop: zap what is still running after the timeout\n"
 	    "  --json      with status: JSON output\n"
+	    "  --force     with cert: replace an existing FILE\n"
 	    "  --help, --version\n\n"
 	    "Without SERVICE names: the services named NAME=yes in the "
 	    "environment,\nelse the site config's default set.  "
@@ -109,6 +116,7 @@ static int parse_options(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -126,6 +134,7 @@ static int parse_options(int argc, char **argv)
 		case 't': opts.timeout_ms = parse_seconds(optarg); break;
 		case 'j': opts.json = 1; break;
 		case 'k': opts.kill_after = 1; break;
+		case 'F': force = 1; break;
 		case 'h': usage_text(stdout); exit(EXIT_OK);
 		case 'V': printf("qmailctl %s\n", QMAILCTL_VERSION);
 			exit(EXIT_OK);
@@ -214,6 +223,16 @@ static int run_status(struct unit *units, size_t n)
 	return worst < 0 ? STATUS_STOPPED : worst;
 }
 
+/* Site keys read by qmailctl itself beyond conf.c's own. */
+static void check_site(const struct site *site)
+{
+	const char *cg = conf_site_var(site, "cgroup");
+
+	if (cg && strcmp(cg, "auto") && strcmp(cg, "no"))
+		die(EXIT_CONFIG, "%s: cgroup = '%s': must be 'auto' or 'no'",
+		    site->file, cg);
+}
+
 static void prepare_rundir(const struct site *site)
 {
 	char why[4200];
@@ -255,12 +274,21 @@ int main(int argc, char **argv)
 	if (opts.kill_after && strcmp(cmd->name, "stop") &&
 	    strcmp(cmd->name, "restart"))
 		usage("-k goes with stop and restart only");
+	if (force && cmd->how != CERT)
+		usage("--force goes with cert only");
 
 	conf = getenv("QMAILCTL_CONF");
 	if (!conf || !*conf)
 		conf = CONF_DEFAULT_FILE;
 	if (conf_load_site(conf, &site, &err) < 0)
 		die(EXIT_CONFIG, "%s", err.text);
+	check_site(&site);
+	if (cmd->how == CERT) {
+		rc = cert_command(&site, argv + first + 1, argc - first - 1,
+		    &opts, force);
+		conf_free_site(&site);
+		return rc;
+	}
 	if (conf_list_services(&site, &known, &err) < 0)
 		die(EXIT_CONFIG, "%s", err.text);
 	names = select_names(&site, known, argv + first + 1,
@@ -286,6 +314,8 @@ int main(int argc, char **argv)
 		for (i = 0; i < n; i++)
 			plan_show(&units[i], cmd->name);
 		rc = EXIT_OK;
+	} else if (cmd->how == CHECK) {
+		rc = check_run(units, n);
 	} else if (cmd->how == IN_WORKERS) {
 		prepare_rundir(&site);
 		rc = workers_run(units, n, cmd->act);

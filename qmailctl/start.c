@@ -234,9 +234,9 @@ static int wait_ready(struct unit *u, long long deadline, struct started *st)
 {
 	struct probe_result r;
 	struct pollfd pf[EL_MAX];
+	char reason[sizeof r.error] = "probe never ran";
 	int i, delay = PROBE_RETRY_MIN_MS, attempt;
 
-	snprintf(r.error, sizeof r.error, "probe never ran");
 	if (u->svc->probe.kind == PROBE_NONE)
 		return settle(u, deadline, st);
 	for (i = 0; i < u->nel; i++) {
@@ -254,9 +254,14 @@ static int wait_ready(struct unit *u, long long deadline, struct started *st)
 			snprintf(st->tls, sizeof st->tls, "%s", r.tls);
 			return 0;
 		}
+		/* An attempt that the deadline cut short says only "timed
+		 * out"; an earlier attempt's reason is the better one. */
+		if (attempt >= PROBE_ATTEMPT_MIN_MS && (clock_left(deadline) > 0 ||
+		    !strcmp(reason, "probe never ran")))
+			snprintf(reason, sizeof reason, "%s", r.error);
 		if (clock_left(deadline) < PROBE_ATTEMPT_MIN_MS) {
 			snprintf(st->why, sizeof st->why, "not ready after "
-			    "%lld ms: %s", clock_ms() - st->t0, r.error);
+			    "%lld ms: %s", clock_ms() - st->t0, reason);
 			return -1;
 		}
 		/* Sleep until the next try, but wake at once if an element

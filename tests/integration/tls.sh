@@ -1,0 +1,315 @@
+#!/bin/sh
+# TLS services: smtps, pop3 (STLS required) and pop3s through the real
+# tcpserver and stunnel (inetd mode) with the stand-in greeter behind
+# them, as the shipped services run them: tcpserver drops to nobody/nogroup
+# before it runs stunnel.  Starts are confirmed through the whole chain,
+# seen from outside by openssl s_client; a start that cannot work (the
+# certificate or the stunnel config) is refused with its reason and
+# leaves nothing running.  And `qmailctl cert`.
+#
+# Not tested here: a chroot in the stunnel config (it needs a tree of
+# programs and libraries inside it); checkpassword (not packaged).
+. "$TESTS/lib.sh"
+
+# Everything below $T is read by uid nobody (stunnel's config and cert).
+chmod 755 "$T"
+mkdir -p "$T/services" "$T/log" "$T/stunnel"
+smtps_port=$(free_port) pop3_port=$(free_port) pop3s_port=$(free_port)
+bad_port=$(free_port)
+cat >"$T/qmailctl.conf" <<CONF
+services = services
+rundir = run
+default = smtps pop3 pop3s
+path = /usr/local/bin:/usr/bin:/bin
+hostname = mail.example.org
+fixtures = $FIXTURES
+T = $T
+smtps_port = $smtps_port
+pop3_port = $pop3_port
+pop3s_port = $pop3s_port
+bad_port = $bad_port
+CONF
+
+# stunnel_conf NAME GREETER-MODE CERT [EXTRA-LINE]: an inetd-mode config
+# as the shipped ones, the stand-in greeter behind it.
+stunnel_conf() {
+	cat >"$T/stunnel/$1.conf" <<EOF
+; stunnel 5, inetd mode, run by tcpserver once per connection
+foreground = yes
+syslog = no
+pid =
+debug = warning
+cert = $3
+${4:-}
+exec = $FIXTURES/greeter
+execArgs = greeter $2 mail.example.org
+EOF
+}
+
+# tls_service NAME PORT-VAR PROBE [CERT]
+tls_service() {
+	_cert=${4:-'${T}/cert.pem'}
+	add_service "$1" <<SVC
+description = $1 behind stunnel, as nobody
+run = tcpserver -v -R -H -l 0 -u \${uid:nobody} -g \${gid:nogroup} 127.0.0.1 \${$2} stunnel \${T}/stunnel/$1.conf
+log = multilog t \${T}/log/$1
+probe = $3
+cert = $_cert
+SVC
+}
+
+stunnel_conf smtps smtp "$T/cert.pem"
+stunnel_conf pop3 pop3 "$T/cert.pem" "protocol = pop3"
+stunnel_conf pop3s pop3 "$T/cert.pem"
+tls_service smtps smtps_port 'tls 127.0.0.1 ${smtps_port} 220'
+tls_service pop3 pop3_port 'pop3-stls 127.0.0.1 ${pop3_port}'
+tls_service pop3s pop3s_port 'tls 127.0.0.1 ${pop3s_port} +OK'
+
+# ---- qmailctl cert ----
+
+q cert >"$T/out" 2>&1
+is_rc $? 0 "cert without FILE makes the default services' certificate"
+sed 's/^/# /' "$T/out"
+check "... and says what it wrote" \
+	grep -qx "cert: wrote $T/cert.pem (CN mail.example.org, expires in 365 days)" "$T/out"
+check "... mode 0640, group nogroup: the services' group may read the key" \
+	test "$(stat -c '%a %U %G' "$T/cert.pem")" = "640 root nogroup"
+openssl x509 -in "$T/cert.pem" -noout -subject >"$T/subj" 2>&1
+check "openssl reads the certificate; CN from the site's hostname" \
+	grep -q 'CN *= *mail.example.org' "$T/subj"
+openssl x509 -in "$T/cert.pem" -noout -ext subjectAltName >"$T/san" 2>&1
+check "... subjectAltName DNS:mail.example.org" grep -q 'DNS:mail.example.org' "$T/san"
+openssl x509 -in "$T/cert.pem" -noout -pubkey >"$T/pub.cert" 2>/dev/null
+openssl pkey -in "$T/cert.pem" -pubout >"$T/pub.key" 2>/dev/null
+check "... and the key in it is the certificate's key" \
+	sh -c "test -s '$T/pub.key' && cmp -s '$T/pub.cert' '$T/pub.key'"
+openssl x509 -in "$T/cert.pem" -noout -text >"$T/text" 2>/dev/null
+check "... an EC P-256 key" grep -q 'prime256v1\|P-256' "$T/text"
+
+cp "$T/cert.pem" "$T/cert.before"
+q cert >"$T/out" 2>&1
+is_rc $? 1 "cert refuses to replace an existing file"
+check "... says what the file holds and how to replace it" \
+	grep -q "cert: $T/cert.pem exists (a certificate for 'mail.example.org'.*--force" "$T/out"
+check "... and left it as it was" cmp -s "$T/cert.pem" "$T/cert.before"
+q cert --force "$T/cert.pem" >"$T/out" 2>&1
+is_rc $? 0 "cert --force replaces it"
+check "... with a new key" sh -c "! cmp -s '$T/cert.pem' '$T/cert.before'"
+q cert "$T/other.pem" >/dev/null 2>&1
+is_rc $? 0 "cert FILE writes a file no service uses"
+check "... mode 0600, owned by root" test "$(stat -c '%a %U %G' "$T/other.pem")" = "600 root root"
+q -n cert "$T/dry.pem" >"$T/out" 2>&1
+is_rc $? 0 "cert -n exits 0"
+check "... says what it would write, and writes nothing" \
+	sh -c "grep -q 'would write $T/dry.pem' '$T/out' && test ! -e '$T/dry.pem'"
+q cert "$T/a.pem" "$T/b.pem" >/dev/null 2>&1
+is_rc $? 2 "cert takes one FILE"
+q --force status >/dev/null 2>&1
+is_rc $? 2 "--force goes with cert only"
+
+# Without hostname, the name is qmail's control/me.
+mkdir -p "$T/qmail/control"
+echo "me.example.net" >"$T/qmail/control/me"
+sed -e '/^hostname/d' -e "\$a qmail = $T/qmail" "$T/qmailctl.conf" >"$T/me.conf"
+"$QMAILCTL" -f "$T/me.conf" cert "$T/me.pem" >/dev/null 2>&1
+openssl x509 -in "$T/me.pem" -noout -subject >"$T/subj" 2>&1
+check "without hostname, the CN is the first line of QMAIL/control/me" \
+	grep -q 'CN *= *me.example.net' "$T/subj"
+
+# ---- start through the whole chain ----
+
+q start smtps pop3 pop3s >"$T/out" 2>&1
+is_rc $? 0 "smtps, pop3 and pop3s start, confirmed"
+sed 's/^/# /' "$T/out"
+check "each is reported started" test "$(grep -c 'started (tcpserver [0-9]*, multilog [0-9]*), ready in' "$T/out")" = 3
+check "no warning for a key of mode 0640 in the services' group" sh -c "! grep -q warning '$T/out'"
+
+# s_client QUIT-LINES ARGS...: openssl s_client, bounded, lines on stdin.
+s_client() {
+	_in=$1; shift
+	printf "$_in" | timeout 10 openssl s_client -quiet "$@" 2>/dev/null
+}
+s_client 'QUIT\r\n' -connect "127.0.0.1:$smtps_port" >"$T/s" 
+check "openssl s_client gets the smtps greeting over TLS" grep -q '^220 mail.example.org ESMTP' "$T/s"
+s_client 'QUIT\r\n' -connect "127.0.0.1:$pop3s_port" >"$T/s"
+check "openssl s_client gets the pop3s greeting over TLS" grep -q '^+OK <' "$T/s"
+s_client 'NOOP\r\nQUIT\r\n' -starttls pop3 -connect "127.0.0.1:$pop3_port" >"$T/s"
+check "openssl s_client -starttls pop3: qmail-popup answers over TLS" grep -q '^+OK' "$T/s"
+
+"$FIXTURES/client" 127.0.0.1 "$pop3_port" "USER x" "PASS secret" >"$T/plain" 2>&1
+sed 's/^/# plain pop3: /' "$T/plain"
+check "pop3 without STLS: the greeting, then no answer to USER (dropped)" \
+	test "$(wc -l <"$T/plain")" = 1
+check "... and no +OK ever after the greeting" sh -c "! sed 1d '$T/plain' | grep -q '^+OK'"
+
+# Who runs what: hold an smtps session open and look at its processes.
+children() { awk -v p="$1" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null; }
+uids() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status" 2>/dev/null; }
+(sleep 2; printf 'QUIT\r\n') | timeout 10 openssl s_client -quiet \
+	-connect "127.0.0.1:$smtps_port" >/dev/null 2>&1 &
+hold=$!
+track_pid "$hold"
+tcpsrv=$(pid_of smtps)
+# session_up: some stunnel under tcpserver has a program under it;
+# sets _st and _gr to their pids.
+session_up() {
+	for _st in $(children "$tcpsrv"); do
+		_gr=$(children "$_st" | head -n 1)
+		[ -n "$_gr" ] && return 0
+	done
+	return 1
+}
+if wait_for 5 session_up; then
+	check "stunnel runs as nobody (uid, euid, saved, fs)" test "$(uids "$_st")" = "65534 65534 65534 65534"
+	check "... and so does the program it execs" test "$(uids "$_gr")" = "65534 65534 65534 65534"
+	check "... in group nogroup only" \
+		test "$(awk '/^Gid:/ { print $2, $3 } /^Groups:/ { print $2 }' "/proc/$_gr/status" | tr '\n' ' ')" = "65534 65534 65534 "
+else
+	fail "an smtps session shows stunnel and the program behind it"
+	fail "(skipped: stunnel's uid)"
+	fail "(skipped: group)"
+fi
+wait "$hold" 2>/dev/null
+
+q stop smtps pop3 pop3s >/dev/null 2>&1
+is_rc $? 0 "they stop"
+
+# ---- certificates a start refuses ----
+
+# The service "bad" uses $T/bad.pem, behind its own stunnel config.
+stunnel_conf bad smtp "$T/bad.pem"
+tls_service bad bad_port 'tls 127.0.0.1 ${bad_port} 220' '${T}/bad.pem'
+nothing_left() {
+	test ! -e "$T/run/bad.pid" && test ! -e "$T/run/bad.log.pid" &&
+		! "$FIXTURES/client" 127.0.0.1 "$bad_port" >/dev/null 2>&1
+}
+# refused WHAT EXPECTED-TEXT: start bad fails, exit 1, with the reason.
+refused() {
+	q start bad >"$T/out" 2>&1
+	is_rc $? "${3:-1}" "start refused: $1"
+	sed 's/^/# /' "$T/out"
+	check "... the reason: $2" grep -q "^bad: failed: .*$2" "$T/out"
+	check "... nothing left running" nothing_left
+}
+openssl_cert() {     # openssl_cert FILE CN [openssl req options]
+	_f=$1 _cn=$2; shift 2
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj "/CN=$_cn" -keyout "$_f.key" -out "$_f.crt" -days 365 "$@" >/dev/null 2>&1
+	cat "$_f.crt" "$_f.key" >"$_f"
+	rm -f "$_f.key" "$_f.crt"
+	chgrp nogroup "$_f"
+	chmod 640 "$_f"
+}
+
+rm -f "$T/bad.pem"
+refused "missing certificate" "certificate $T/bad.pem: No such file or directory"
+
+openssl_cert "$T/a.pem" a.test
+openssl_cert "$T/b.pem" b.test
+openssl x509 -in "$T/a.pem" >"$T/bad.pem"
+chgrp nogroup "$T/bad.pem"; chmod 640 "$T/bad.pem"
+refused "certificate without a key" "certificate $T/bad.pem: no private key in file"
+
+{ openssl x509 -in "$T/a.pem"; openssl pkey -in "$T/b.pem"; } >"$T/bad.pem"
+chgrp nogroup "$T/bad.pem"; chmod 640 "$T/bad.pem"
+refused "the key of another certificate" "certificate $T/bad.pem: key does not match certificate"
+
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=old.test \
+	-keyout "$T/old.key" -out "$T/old.csr" >/dev/null 2>&1
+openssl x509 -req -in "$T/old.csr" -signkey "$T/old.key" -days -1 -out "$T/old.crt" >/dev/null 2>&1
+cat "$T/old.crt" "$T/old.key" >"$T/bad.pem"
+chgrp nogroup "$T/bad.pem"; chmod 640 "$T/bad.pem"
+refused "an expired certificate" "certificate $T/bad.pem: expired 1 day ago"
+
+cp "$T/a.pem" "$T/bad.pem"
+chgrp root "$T/bad.pem"; chmod 600 "$T/bad.pem"
+refused "a certificate uid nobody cannot read" "certificate $T/bad.pem: not readable by uid 65534"
+
+mkdir -m 700 "$T/private"
+cp "$T/a.pem" "$T/private/bad.pem"; chgrp nogroup "$T/private/bad.pem"; chmod 640 "$T/private/bad.pem"
+stunnel_conf bad smtp "$T/private/bad.pem"
+tls_service bad bad_port 'tls 127.0.0.1 ${bad_port} 220' '${T}/private/bad.pem'
+refused "a certificate in a directory nobody cannot enter" "directory $T/private is not searchable"
+
+# The other services still start beside a refused one.
+q start bad smtps >"$T/out" 2>&1
+is_rc $? 1 "start bad smtps: exit 1"
+check "... smtps started" grep -q '^smtps: started' "$T/out"
+check "... bad did not" sh -c "grep -q '^bad: failed' '$T/out' && test ! -e '$T/run/bad.pid'"
+q stop smtps >/dev/null 2>&1
+
+# A key others may read: a warning, not a refusal.
+cp "$T/a.pem" "$T/bad.pem"; chmod 644 "$T/bad.pem"
+stunnel_conf bad smtp "$T/bad.pem"
+tls_service bad bad_port 'tls 127.0.0.1 ${bad_port} 220' '${T}/bad.pem'
+q start bad >"$T/out" 2>&1
+is_rc $? 0 "a key readable by others: the start goes on"
+check "... with a warning" grep -q "^bad: warning: certificate $T/bad.pem: private key readable by others (mode 0644)" "$T/out"
+q stop bad >/dev/null 2>&1
+cp "$T/a.pem" "$T/bad.pem"; chgrp nogroup "$T/bad.pem"; chmod 640 "$T/bad.pem"
+
+# ---- stunnel configs a start refuses ----
+
+stunnel_conf bad smtp "$T/bad.pem"
+sed -i "s|^exec = .*|exec = $T/no-such-program|" "$T/stunnel/bad.conf"
+refused "stunnel's exec target is missing" \
+	"stunnel config $T/stunnel/bad.conf: exec $T/no-such-program is not installed" 5
+
+stunnel_conf bad smtp "$T/bad.pem" "sslVersionMin = TLSv9"
+refused "stunnel rejects its config" "stunnel config $T/stunnel/bad.conf:[0-9]*: .*sslVersionMin = TLSv9.*(stunnel exited 1)"
+
+other_port=$(free_port)
+stunnel_conf bad smtp "$T/bad.pem" "[smtps]
+accept = 127.0.0.1:$other_port"
+refused "a stunnel config with a [section] (not inetd mode)" \
+	"stunnel config $T/stunnel/bad.conf:[0-9]*: \\[smtps\\]: tcpserver runs stunnel in inetd mode"
+check "... and no stunnel daemon was started by the check" \
+	sh -c "! '$FIXTURES/client' 127.0.0.1 $other_port >/dev/null 2>&1"
+
+# chroot needs root; stunnel runs as nobody here.  The check runs stunnel
+# as the service's user, so it sees what every connection would.
+mkdir -p "$T/jail/bin"
+printf '#!/bin/sh\n' >"$T/jail/bin/smtpd"; chmod 755 "$T/jail/bin/smtpd"
+stunnel_conf bad smtp "$T/bad.pem" "chroot = $T/jail"
+sed -i "s|^exec = .*|exec = /bin/smtpd|" "$T/stunnel/bad.conf"
+refused "a stunnel chroot, with stunnel not root" "stunnel config $T/stunnel/bad.conf: chroot: Operation not permitted"
+
+stunnel_conf bad smtp "$T/a.pem"
+q start bad >"$T/out" 2>&1
+is_rc $? 0 "stunnel loading another file than the service's cert: starts"
+check "... with a warning naming both" grep -q "^bad: warning: stunnel config $T/stunnel/bad.conf loads cert $T/a.pem, but the service checks $T/bad.pem" "$T/out"
+q stop bad >/dev/null 2>&1
+
+# The check is remembered: the next start with the same files skips it.
+stunnel_conf bad smtp "$T/bad.pem"
+q -v start bad >"$T/out" 2>&1
+check "-v start: stunnel checked the config" grep -q "^bad: stunnel config $T/stunnel/bad.conf: checked by .*stunnel in" "$T/out"
+q stop bad >/dev/null 2>&1
+q -v start bad >"$T/out" 2>&1
+check "... and the next start, nothing changed, does not run it again" \
+	grep -q "^bad: stunnel config $T/stunnel/bad.conf: unchanged since it was checked" "$T/out"
+q stop bad >/dev/null 2>&1
+echo "; edited" >>"$T/stunnel/bad.conf"
+q -v start bad >"$T/out" 2>&1
+check "... but after an edit it does" grep -q "^bad: stunnel config $T/stunnel/bad.conf: checked by" "$T/out"
+q stop bad >/dev/null 2>&1
+
+# Past the preflight: the program behind stunnel exists but says nothing.
+# The handshake succeeds; the start fails on the greeting.
+stunnel_conf bad smtp "$T/bad.pem"
+sed -i "s|^exec = .*|exec = /bin/true|" "$T/stunnel/bad.conf"
+# (On a loaded host the last attempt may be cut short by the deadline in
+# the middle of a handshake, and start reports that instead: try again.)
+for _try in 1 2 3; do
+	q -t 1 start bad >"$T/out" 2>&1
+	_rc=$?
+	grep -q "greeting" "$T/out" && break
+	note "try $_try: $(cat "$T/out")"
+done
+is_rc "$_rc" 1 "exec target that never greets: start fails"
+sed 's/^/# /' "$T/out"
+check "... on the greeting, after the handshake" \
+	grep -q "^bad: failed: not ready after .*probe 127.0.0.1:$bad_port: .*greeting" "$T/out"
+check "... nothing left running" nothing_left
+
+done_testing
