@@ -84,7 +84,8 @@ check: deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) sh tests/run.sh
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) sh tests/demo.sh
 
 bench: deps tests
