@@ -1,12 +1,12 @@
 /* cert.c: check and make the certificate+key PEM of a TLS service, with
  * libcrypto (no openssl binary, no shell). */
 #include "cert.h"
+#include "atomic.h"
 #include "msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <libgen.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,6 +30,9 @@
 /* Peer-controlled text (the subject CN) quoted in messages is cut here. */
 #define QUOTE_MAX 80
 #define DAY_SECONDS 86400LL
+/* The file holds the private key: the owner (the service's user, after a
+ * chown) reads it, nobody else. */
+#define CERT_MODE 0600
 
 /* The user a service runs as, for judging permission bits. */
 struct who {
@@ -327,22 +330,41 @@ static int parse_pair(const char *text, size_t len, X509 **x, EVP_PKEY **key,
 	return 0;
 }
 
+/* A PEM file in memory that is wiped when freed, and what it holds. */
+struct pair {
+	char *text;
+	size_t len;
+	X509 *x;
+	EVP_PKEY *key;
+};
+
+/* Reads file and finds the matching certificate and key in it.  What was
+ * found stays in *p on failure too (the subject of a certificate whose
+ * key is wrong is still worth naming): always pair_free() it. */
+static int pair_load(const char *file, struct pair *p, char *why,
+    size_t whysize)
+{
+	memset(p, 0, sizeof *p);
+	if (read_pem(file, &p->text, &p->len, why, whysize) < 0)
+		return -1;
+	return parse_pair(p->text, p->len, &p->x, &p->key, why, whysize);
+}
+
+static void pair_free(struct pair *p)
+{
+	X509_free(p->x);
+	EVP_PKEY_free(p->key);
+	free_secret(p->text, p->len);
+	ERR_clear_error();
+}
+
 /* Reads file back and checks that certificate and key parse and match. */
 static int verify_file(const char *file, char *why, size_t whysize)
 {
-	EVP_PKEY *key;
-	X509 *x;
-	char *text;
-	size_t len;
-	int rc;
+	struct pair p;
+	int rc = pair_load(file, &p, why, whysize);
 
-	if (read_pem(file, &text, &len, why, whysize) < 0)
-		return -1;
-	rc = parse_pair(text, len, &x, &key, why, whysize);
-	X509_free(x);
-	EVP_PKEY_free(key);
-	free_secret(text, len);
-	ERR_clear_error();
+	pair_free(&p);
 	return rc;
 }
 
@@ -394,11 +416,9 @@ static int check_dates(const char *file, X509 *x, long warn_days,
 int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
     struct cert_report *r)
 {
-	char why[256], *text = NULL;
-	EVP_PKEY *key = NULL;
-	X509 *x = NULL;
+	char why[256];
 	struct stat st;
-	size_t len = 0;
+	struct pair p;
 	int rc = -1;
 
 	memset(r, 0, sizeof *r);
@@ -406,22 +426,17 @@ int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
 		return bad(r, file, "%s", strerror(errno));
 	if (check_readable(file, &st, uid, gid, r) < 0)
 		return -1;
-	if (read_pem(file, &text, &len, why, sizeof why) < 0)
-		return bad(r, file, "%s", why);
-	if (parse_pair(text, len, &x, &key, why, sizeof why) < 0)
+	if (pair_load(file, &p, why, sizeof why) < 0)
 		bad(r, file, "%s", why);
-	else if (check_dates(file, x, warn_days, r) == 0)
+	else if (check_dates(file, p.x, warn_days, r) == 0)
 		rc = 0;
-	if (x && X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+	if (p.x && X509_NAME_get_text_by_NID(X509_get_subject_name(p.x),
 	    NID_commonName, r->subject_cn, sizeof r->subject_cn) < 0)
 		r->subject_cn[0] = 0;
 	sanitise(r->subject_cn);
 	if (rc == 0)
 		check_exposure(file, &st, gid, r);
-	X509_free(x);
-	EVP_PKEY_free(key);
-	free_secret(text, len);
-	ERR_clear_error();
+	pair_free(&p);
 	return rc;
 }
 
@@ -503,73 +518,6 @@ fail:
 	return NULL;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t w;
-
-	while (len > 0) {       /* bounded: each pass writes or fails */
-		w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Writes data to a new 0600 file in file's directory, then renames it
- * over file: a reader sees the old file or the whole new one, and a
- * symlink at file is replaced, never followed. */
-static int write_atomic(const char *file, const char *data, size_t len,
-    char *err, size_t errsize)
-{
-	char a[4096], b[4096], tmp[4200];
-	const char *dir, *base;
-	int dirfd, fd, e;
-
-	if (strlen(file) >= sizeof a)
-		return failf(err, errsize, "certificate path too long");
-	strcpy(a, file);
-	strcpy(b, file);
-	dir = dirname(a);
-	base = basename(b);
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return failf(err, errsize, "unable to open directory %s: %s",
-		    dir, strerror(errno));
-	snprintf(tmp, sizeof tmp, ".%s.%d.tmp", base, (int)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd < 0) {
-		e = errno;
-		close(dirfd);
-		return failf(err, errsize, "unable to create %s/%s: %s", dir,
-		    tmp, strerror(e));
-	}
-	/* The umask may only take bits away; make it exactly 0600. */
-	if (fchmod(fd, 0600) < 0 || write_all(fd, data, len) < 0 ||
-	    fsync(fd) < 0 || close(fd) < 0) {
-		e = errno;
-		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		close(dirfd);
-		return failf(err, errsize, "unable to write %s/%s: %s", dir,
-		    tmp, strerror(e));
-	}
-	if (renameat(dirfd, tmp, dirfd, base) < 0) {
-		e = errno;
-		unlinkat(dirfd, tmp, 0);
-		close(dirfd);
-		return failf(err, errsize, "unable to rename %s/%s to %s: %s",
-		    dir, tmp, file, strerror(e));
-	}
-	fsync(dirfd);           /* the rename itself survives a crash */
-	close(dirfd);
-	return 0;
-}
-
 /* The PEM text of certificate and key, in memory that is wiped when
  * freed (it holds the key). */
 static BIO *pem_pair(X509 *x, EVP_PKEY *key)
@@ -586,7 +534,8 @@ static BIO *pem_pair(X509 *x, EVP_PKEY *key)
 int cert_make_validity(const char *file, const char *hostname,
     long long not_before, long long not_after, char *err, size_t errsize)
 {
-	char why[256], *data;
+	char why[1024], *data;
+	const char *reason;
 	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
 	BIO *pem = NULL;
@@ -603,12 +552,17 @@ int cert_make_validity(const char *file, const char *hostname,
 		    "after notBefore", file);
 	if (!(key = EVP_EC_gen("P-256")) ||
 	    !(x = build_cert(key, hostname, not_before, not_after)) ||
-	    !(pem = pem_pair(x, key)))
+	    !(pem = pem_pair(x, key))) {
+		reason = ERR_reason_error_string(ERR_peek_last_error());
 		failf(err, errsize, "certificate %s: unable to make: %s", file,
-		    ERR_reason_error_string(ERR_peek_last_error()));
+		    reason ? reason : "unknown error");
+	}
 	else if ((len = BIO_get_mem_data(pem, &data)) <= 0)
 		failf(err, errsize, "certificate %s: unable to make", file);
-	else if (write_atomic(file, data, (size_t)len, err, errsize) == 0) {
+	else if (atomic_write(file, data, (size_t)len, CERT_MODE,
+	    ATOMIC_CHECK_DIR | ATOMIC_SYNC_DIR, why, sizeof why) < 0)
+		failf(err, errsize, "certificate %s: %s", file, why);
+	else {
 		/* What is on disk is what counts: read it back. */
 		rc = verify_file(file, why, sizeof why);
 		if (rc < 0)

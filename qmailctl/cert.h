@@ -49,9 +49,12 @@ int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
 /* Writes a self-signed certificate and its key to file, valid from now
  * for days: EC P-256, CN and subjectAltName DNS:hostname, random serial,
  * SHA-256, CA:FALSE, keyUsage digitalSignature, extendedKeyUsage
- * serverAuth.  Atomically: a mode 0600 file created O_EXCL|O_NOFOLLOW in
- * the same directory, fsync'd, renamed over file (a symlink at file is
- * replaced, never followed).  The result is read back and checked.
+ * serverAuth.  Atomically, with atomic_write() (atomic.h): a mode 0600
+ * file created O_EXCL|O_NOFOLLOW in the same directory, fsync'd, renamed
+ * over file (a symlink at file is replaced, never followed), the directory
+ * fsync'd.  A directory writable by group or others is refused unless it
+ * is sticky and ours, as for pidfiles: whoever may write it may swap the
+ * key.  The result is read back and checked.
  * Returns 0, or -1 with a one-line reason in err. */
 int cert_make(const char *file, const char *hostname, int days,
     char *err, size_t errsize);

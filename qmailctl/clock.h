@@ -29,4 +29,19 @@ static inline int clock_left(long long deadline)
 	return left < 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
 }
 
+/* Exponential backoff for a polling loop: returns how long to wait now
+ * (*delay, but never past deadline) and doubles *delay up to max_ms.
+ *
+ *     int delay = 1;
+ *     while (!done() && clock_left(deadline) > 0)
+ *             poll(NULL, 0, clock_backoff(&delay, deadline, 50));
+ */
+static inline int clock_backoff(int *delay, long long deadline, int max_ms)
+{
+	int left = clock_left(deadline), wait = *delay < left ? *delay : left;
+
+	*delay = *delay > max_ms / 2 ? max_ms : *delay * 2;
+	return wait;
+}
+
 #endif

@@ -1,39 +1,14 @@
 /* pidfile.c: atomic pidfile writes, careful reads. */
 #include "pidfile.h"
-#include "msg.h"
+#include "atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-int pidfile_dir_safe(int dirfd)
-{
-	struct stat st;
-
-	if (fstat(dirfd, &st) < 0)
-		return -1;
-	if (!(st.st_mode & (S_IWGRP | S_IWOTH)))
-		return 0;
-	if ((st.st_mode & S_ISVTX) && st.st_uid == geteuid())
-		return 0;
-	errno = EPERM;
-	return -1;
-}
-
-static void split_path(const char *path, char *dir, char *base, size_t size)
-{
-	char a[4096], b[4096];
-
-	snprintf(a, sizeof a, "%s", path);
-	snprintf(b, sizeof b, "%s", path);
-	snprintf(dir, size, "%s", dirname(a));
-	snprintf(base, size, "%s", basename(b));
-}
 
 static int format_ident(char *buf, size_t size, const struct proc_ident *id)
 {
@@ -49,109 +24,70 @@ static int format_ident(char *buf, size_t size, const struct proc_ident *id)
 	return n;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int fail(char *why, size_t whysize, int err, const char *fmt,
-    const char *arg)
-{
-	if (why)
-		snprintf(why, whysize, fmt, arg);
-	errno = err;
-	return -1;
-}
-
 int pidfile_write(const char *path, const struct proc_ident *id,
     char *why, size_t whysize)
 {
-	char dir[4096], base[4096], tmp[4200], full[8400], text[PIDFILE_MAX];
-	int dirfd, fd, len, err;
+	char text[PIDFILE_MAX];
+	int len = format_ident(text, sizeof text, id);
 
-	split_path(path, dir, base, sizeof dir);
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return fail(why, whysize, errno, "unable to open directory %s",
-		    dir);
-	if (pidfile_dir_safe(dirfd) < 0) {
-		err = errno;
-		close(dirfd);
-		return fail(why, whysize, err, "refusing directory %s "
-		    "(writable by group or others and not a sticky directory "
-		    "of ours)", dir);
+	if (len < 0 || (size_t)len >= sizeof text) {
+		if (why && whysize > 0)
+			snprintf(why, whysize, "unable to write %s: identity "
+			    "longer than %d bytes", path, PIDFILE_MAX);
+		errno = EOVERFLOW;
+		return -1;
 	}
-	snprintf(tmp, sizeof tmp, ".%s.%d.tmp", base, (int)getpid());
-	snprintf(full, sizeof full, "%s/%s", dir, tmp);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0644);
-	if (fd < 0) {
-		err = errno;
-		close(dirfd);
-		return fail(why, whysize, err, "unable to create %s", full);
-	}
-	len = format_ident(text, sizeof text, id);
-	if (write_all(fd, text, (size_t)len) < 0 || fsync(fd) < 0) {
-		err = errno;
-		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		close(dirfd);
-		return fail(why, whysize, err, "unable to write %s", full);
-	}
-	if (close(fd) < 0 || renameat(dirfd, tmp, dirfd, base) < 0) {
-		err = errno;
-		unlinkat(dirfd, tmp, 0);
-		close(dirfd);
-		return fail(why, whysize, err, "unable to rename into %s", path);
-	}
-	close(dirfd);
+	return atomic_write(path, text, (size_t)len, PIDFILE_MODE,
+	    ATOMIC_CHECK_DIR, why, whysize);
+}
+
+/* Linux's largest pid_max (PID_MAX_LIMIT on 64-bit). */
+#define PID_LIMIT 4194304
+
+/* Decimal digits only (no sign, no blank), without overflow. */
+static int parse_ull(const char *s, unsigned long long *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return errno || *end ? -1 : 0;
+}
+
+static int parse_pid(const char *s, pid_t *pid)
+{
+	unsigned long long v;
+
+	if (parse_ull(s, &v) < 0 || v == 0 || v > PID_LIMIT)
+		return -1;
+	*pid = (pid_t)v;
 	return 0;
 }
 
 static int parse_ident(char *text, struct proc_ident *id)
 {
-	char *line, *save = NULL, *end;
-	long v;
+	char *line, *save = NULL;
 
 	memset(id, 0, sizeof *id);
 	line = strtok_r(text, "\n", &save);
-	if (!line)
+	if (!line || parse_pid(line, &id->pid) < 0)
 		return -1;
-	errno = 0;
-	v = strtol(line, &end, 10);
-	if (errno || *end || end == line || v <= 0 || v > 4194304)
-		return -1;
-	id->pid = (pid_t)v;
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
 		if (!strncmp(line, "start ", 6)) {
-			errno = 0;
-			id->start = strtoull(line + 6, &end, 10);
-			if (errno || *end)
+			if (parse_ull(line + 6, &id->start) < 0)
 				return -1;
 		} else if (!strncmp(line, "boot ", 5)) {
 			if (strlen(line + 5) >= sizeof id->boot)
 				return -1;
 			strcpy(id->boot, line + 5);
 		} else if (!strncmp(line, "pgid ", 5)) {
-			v = strtol(line + 5, &end, 10);
-			if (*end || v <= 0)
+			if (parse_pid(line + 5, &id->pgid) < 0)
 				return -1;
-			id->pgid = (pid_t)v;
 		} else if (!strncmp(line, "sid ", 4)) {
-			v = strtol(line + 4, &end, 10);
-			if (*end || v <= 0)
+			if (parse_pid(line + 4, &id->sid) < 0)
 				return -1;
-			id->sid = (pid_t)v;
 		}
 		/* Unknown lines are allowed: later versions may add some. */
 	}
@@ -201,9 +137,15 @@ int pidfile_write_self(const char *path, char *why, size_t whysize)
 {
 	struct proc_ident id;
 
-	if (proc_self_ident(&id) < 0)
-		return fail(why, whysize, errno, "unable to read %s",
-		    "/proc/self/stat");
+	if (proc_self_ident(&id) < 0) {
+		int err = errno;
+
+		if (why && whysize > 0)
+			snprintf(why, whysize, "unable to read /proc/self/stat: "
+			    "%s", strerror(err));
+		errno = err;
+		return -1;
+	}
 	return pidfile_write(path, &id, why, whysize);
 }
 

@@ -18,15 +18,18 @@
 #include "proc.h"
 
 #define PIDFILE_MAX 512
+/* Anyone may read a pidfile (kill $(head -1 F), status tools). */
+#define PIDFILE_MODE 0644
 
-/* Refuses (EPERM) a directory writable by group or others unless it is
- * sticky and owned by the caller.  dirfd must be open on the directory. */
-int pidfile_dir_safe(int dirfd);
-
-/* Writes *id to path: a new file created O_EXCL|O_NOFOLLOW in the same
- * directory, fsync'd, then renamed over path.  On failure returns -1, sets
- * errno and describes the failed step in why (e.g. "unable to create
- * /run/qmailctl/.smtp.pid.4121"), and leaves no temporary file behind. */
+/* Writes *id to path with atomic_write() (atomic.h): a new file created
+ * O_EXCL|O_NOFOLLOW in the same directory, fsync'd, then renamed over
+ * path; a directory writable by group or others is refused unless it is
+ * sticky and ours.  On failure returns -1, sets errno and puts the whole
+ * one-line reason in why, the system's error included where there is one
+ * ("unable to create /run/qmailctl/.smtp.pid.4121.0.tmp: Permission
+ * denied", "refusing directory /tmp/x (writable by group or others and not
+ * a sticky directory of ours)"): print it as it is, do not add
+ * strerror(errno) again.  No temporary file is left behind. */
 int pidfile_write(const char *path, const struct proc_ident *id,
     char *why, size_t whysize);
 

@@ -20,7 +20,7 @@
 
 /* What the child sends up the close-on-exec pipe when a step fails. */
 struct spawn_error {
-	int err;
+	int err;                /* 0: what is the whole reason */
 	char what[512];
 };
 
@@ -31,6 +31,7 @@ static _Noreturn void child_fail(int report, const char *what, int err,
 
 	if (pidfile)
 		unlink(pidfile);
+	memset(&se, 0, sizeof se);
 	se.err = err;
 	snprintf(se.what, sizeof se.what, "%s", what);
 	(void)!write(report, &se, sizeof se);
@@ -111,8 +112,6 @@ static _Noreturn void child(const struct spawn_req *rq, int report)
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS)
 		child_fail(report, "unable to mark descriptors close-on-exec",
 		    errno, 0);
-	if (rq->memory && limit_memory(rq->memory) < 0)
-		child_fail(report, "unable to set the memory limit", errno, 0);
 	if (rq->cgroup && rq->cgroup[0] && cgroup_enter(rq->cgroup) < 0) {
 		snprintf(why, sizeof why, "unable to enter cgroup %s",
 		    rq->cgroup);
@@ -122,8 +121,15 @@ static _Noreturn void child(const struct spawn_req *rq, int report)
 		snprintf(why, sizeof why, "unable to chdir to %s", rq->dir);
 		child_fail(report, why, errno, 0);
 	}
+	/* why is the whole reason, the system's error included. */
 	if (pidfile_write_self(rq->pidfile, why, sizeof why) < 0)
-		child_fail(report, why, errno, 0);
+		child_fail(report, why, 0, 0);
+	/* Last, as softlimit does: no step of ours runs under a limit meant
+	 * for the program (a low address-space limit stops the stack of
+	 * this very process from growing). */
+	if (rq->memory && limit_memory(rq->memory) < 0)
+		child_fail(report, "unable to set the memory limit", errno,
+		    rq->pidfile);
 	execve(rq->argv[0], rq->argv, rq->envp);
 	snprintf(why, sizeof why, "unable to run %s", rq->argv[0]);
 	child_fail(report, why, errno, rq->pidfile);
@@ -163,7 +169,10 @@ pid_t spawn(const struct spawn_req *rq, char *why, size_t size)
 		;
 	if (n == (ssize_t)sizeof se) {
 		se.what[sizeof se.what - 1] = 0;
-		snprintf(why, size, "%s: %s", se.what, strerror(se.err));
+		if (se.err)
+			snprintf(why, size, "%s: %s", se.what, strerror(se.err));
+		else
+			snprintf(why, size, "%s", se.what);
 	} else
 		snprintf(why, size, "unable to start %s: lost its report",
 		    rq->argv[0]);

@@ -6,11 +6,10 @@
  * root (chown); they are skipped otherwise.  Not tested: supplementary
  * groups from getgrouplist (would need a user created for the test). */
 #include "cert.h"
+#include "tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,48 +25,12 @@
 #define NOBODY 65534
 #define HOST "mail.test"
 
-static int ntest, nfail;
 static char tmpdir[64];
-
-__attribute__((format(printf, 2, 3)))
-static int ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		nfail++;
-	return cond;
-}
-
-static void skip(const char *desc, const char *why)
-{
-	printf("ok %d - %s # SKIP %s\n", ++ntest, desc, why);
-}
-
-static void diag(const char *what, const char *text)
-{
-	if (text && *text)
-		printf("# %s: %s\n", what, text);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
 
 static void cleanup(void)
 {
 	if (tmpdir[0])
-		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(tmpdir);
 }
 
 /* tmpdir/name, in a static buffer of its own per call site's slot. */
@@ -455,16 +418,11 @@ static void test_hostname(void)
 
 int main(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/qmailctl-cert-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	make_tmpdir(tmpdir, sizeof tmpdir, "cert");
 	atexit(cleanup);
 	test_make();
 	test_reasons();
 	test_permissions();
 	test_hostname();
-	printf("1..%d\n", ntest);
-	return nfail ? 1 : 0;
+	return done_testing();
 }

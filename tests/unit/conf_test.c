@@ -9,59 +9,19 @@
  * half-way through readdir(). */
 #include "conf.h"
 #include "msg.h"
+#include "tap.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int tap_n, tap_failed;
 static char tmp[64];            /* the fixture directory */
 static struct site site;        /* tmp/qmailctl.conf, loaded by setup() */
-
-static void ok(int cond, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d - ", cond ? "ok" : "not ok", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!cond)
-		tap_failed++;
-}
-
-static void diag(const char *what, const char *got, const char *want)
-{
-	printf("#   %s\n#     got: %s\n#    want: %s\n", what, got ? got : "(null)",
-	    want ? want : "(null)");
-}
-
-static void is_str(const char *got, const char *want, const char *desc)
-{
-	int same = (!got && !want) || (got && want && strcmp(got, want) == 0);
-
-	ok(same, "%s", desc);
-	if (!same)
-		diag(desc, got, want);
-}
-
-static void is_long(long long got, long long want, const char *desc)
-{
-	ok(got == want, "%s", desc);
-	if (got != want)
-		printf("#   got %lld, want %lld\n", got, want);
-}
 
 /* "a|b|c" for an argv, "(null)" for NULL, so one comparison checks it all. */
 static const char *joined(char **argv)
@@ -91,10 +51,8 @@ static void put_bytes(const char *rel, const char *data, size_t len)
 {
 	FILE *f = fopen(in_tmp(rel), "w");
 
-	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-		printf("Bail out! cannot write %s\n", in_tmp(rel));
-		exit(1);
-	}
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0)
+		bail_out("cannot write %s", in_tmp(rel));
 }
 
 static void put(const char *rel, const char *text)
@@ -112,7 +70,7 @@ static void split_is(const struct site *s, const char *text, const char *want,
 
 	if (conf_split(s, text, "W", &argv, &e) < 0) {
 		ok(0, "%s", desc);
-		diag(desc, e.text, want);
+		diag_got(desc, e.text, want);
 		return;
 	}
 	is_str(joined(argv), want, desc);
@@ -254,7 +212,7 @@ static void test_site_defaults(void)
 	    "${services} is the resolved path");
 	conf_free_site(&s);
 	if (chdir(cwd) < 0)
-		exit(1);
+		bail_out("chdir %s: %s", cwd, strerror(errno));
 }
 
 static void test_site(void)
@@ -448,7 +406,8 @@ static void test_probes(void)
 		probe_is("tcp h smtp 220", PROBE_TCP, "h", "25", "220",
 		    "a port name from services(5) becomes its number");
 	else
-		printf("ok %d # SKIP no smtp in /etc/services\n", ++tap_n);
+		skip("a port name from services(5) becomes its number",
+		    "no smtp in /etc/services");
 
 	svc_fails("run = x\nprobe = ping h\n", ":2: unknown probe 'ping' "
 	    "(none, tcp, tls, pop3-stls, smtp-starttls)", "unknown probe kind");
@@ -740,10 +699,8 @@ static void write_shipped_site(const char *top)
 	int skip;
 
 	out = fopen(in_tmp("shipped.conf"), "w");
-	if (!in || !out) {
-		printf("Bail out! cannot copy services/qmailctl.conf\n");
-		exit(1);
-	}
+	if (!in || !out)
+		bail_out("cannot copy services/qmailctl.conf");
 	while (fgets(line, sizeof line, in)) {
 		skip = 0;
 		if (sscanf(line, " %63[A-Za-z0-9_] =", key) == 1 && line[0] != '#')
@@ -777,7 +734,7 @@ static void test_shipped(void)
 	conf_free_site(&s);
 
 	if (!getcwd(top, sizeof top))
-		exit(1);
+		bail_out("getcwd: %s", strerror(errno));
 	write_shipped_site(top);
 	if (conf_load_site(in_tmp("shipped.conf"), &s, &e) < 0) {
 		ok(0, "the shipped config with test users loads: %s", e.text);
@@ -811,15 +768,19 @@ static void test_shipped(void)
 
 /* ---- fixture ---- */
 
+static void remove_tmp(void)
+{
+	rm_tree(tmp);
+}
+
 static void setup(void)
 {
 	struct conf_error e = { "" };
 
-	snprintf(tmp, sizeof tmp, "/tmp/conf_test.XXXXXX");
-	if (!mkdtemp(tmp) || mkdir(in_tmp("services"), 0755) < 0) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		exit(1);
-	}
+	make_tmpdir(tmp, sizeof tmp, "conf");
+	atexit(remove_tmp);
+	if (mkdir(in_tmp("services"), 0755) < 0)
+		bail_out("mkdir %s: %s", in_tmp("services"), strerror(errno));
 	put("qmailctl.conf", "# the test site\n"
 	    "qmail = /var/qmail\n"
 	    "logdir = ${qmail}/log\n"
@@ -832,18 +793,8 @@ static void setup(void)
 	    "qmaild = root\n"
 	    "nofiles = root\n"
 	    "ghost = qmailctl_ghost\n");
-	if (conf_load_site(in_tmp("qmailctl.conf"), &site, &e) < 0) {
-		printf("Bail out! test site: %s\n", e.text);
-		exit(1);
-	}
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
+	if (conf_load_site(in_tmp("qmailctl.conf"), &site, &e) < 0)
+		bail_out("test site: %s", e.text);
 }
 
 int main(void)
@@ -862,7 +813,5 @@ int main(void)
 	test_list();
 	test_shipped();
 	conf_free_site(&site);
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	printf("1..%d\n", tap_n);
-	return tap_failed ? 1 : 0;
+	return done_testing();
 }

@@ -11,15 +11,14 @@
  * server), IPv6 (the servers bind 127.0.0.1 only). */
 #include "cert.h"
 #include "probe.h"
+#include "tap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,40 +44,10 @@
 /* How long we wait for tcpserver to print its port. */
 #define TCPSERVER_WAIT_MS 5000
 
-static int ntest, nfail;
 static char tmpdir[64];
 static char certfile[128];
 static pid_t children[64];
 static int nchildren;
-
-/* ---- TAP ---- */
-
-__attribute__((format(printf, 2, 3)))
-static int ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", cond ? "" : "not ", ++ntest);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!cond)
-		nfail++;
-	return cond;
-}
-
-static void skip(const char *desc, const char *why)
-{
-	printf("ok %d - %s # SKIP %s\n", ++ntest, desc, why);
-	fflush(stdout);
-}
-
-static void diag(const char *what, const char *text)
-{
-	printf("# %s: %s\n", what, text);
-}
 
 static long long now_ms(void)
 {
@@ -109,20 +78,12 @@ static void stop_child(pid_t pid)
 		}
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static void cleanup(void)
 {
 	while (nchildren > 0)
 		stop_child(children[nchildren - 1]);
 	if (tmpdir[0])
-		nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		rm_tree(tmpdir);
 	probe_cleanup();
 }
 
@@ -883,23 +844,16 @@ int main(void)
 	/* A probe must not need SIGPIPE ignored: keep the default, so a
 	 * stray one kills this test and run.sh reports it. */
 	signal(SIGPIPE, SIG_DFL);
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/qmailctl-probe-XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		printf("Bail out! mkdtemp: %s\n", strerror(errno));
-		return 1;
-	}
+	make_tmpdir(tmpdir, sizeof tmpdir, "probe");
 	atexit(cleanup);
 	snprintf(certfile, sizeof certfile, "%s/cert.pem", tmpdir);
-	if (cert_make(certfile, "probe.test", 2, err, sizeof err) < 0) {
-		printf("Bail out! %s\n", err);
-		return 1;
-	}
+	if (cert_make(certfile, "probe.test", 2, err, sizeof err) < 0)
+		bail_out("%s", err);
 	test_describe();
 	test_plain();
 	test_deadline();
 	test_tls();
 	test_starttls();
 	test_chain();
-	printf("1..%d\n", ntest);
-	return nfail ? 1 : 0;
+	return done_testing();
 }

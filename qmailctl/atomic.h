@@ -1,0 +1,52 @@
+/* atomic.h: replace a whole file so that no reader ever sees part of it.
+ *
+ * The one writer of pidfiles and of certificates:
+ *
+ *   1. a temporary file ".NAME.PID.N.tmp" is created in the same directory,
+ *      O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, and fchmod()ed to exactly the
+ *      mode asked for (the umask may only take bits away);
+ *   2. the data is written whole and fsync()ed;
+ *   3. the temporary file is rename()d over PATH, so a reader sees the old
+ *      file or the whole new one, and a symlink planted at PATH is
+ *      replaced, never followed;
+ *   4. with ATOMIC_SYNC_DIR, the directory is fsync()ed so that the rename
+ *      itself survives a crash.
+ *
+ * On every failure the temporary file is removed. */
+#ifndef QMAILCTL_ATOMIC_H
+#define QMAILCTL_ATOMIC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Flags of atomic_write(). */
+#define ATOMIC_CHECK_DIR 1      /* refuse an unsafe directory (below) */
+#define ATOMIC_SYNC_DIR  2      /* fsync the directory after the rename */
+
+/* Writes all of buf, retrying short writes and EINTR.  0, or -1 with
+ * errno. */
+int write_all(int fd, const void *buf, size_t len);
+
+/* Is the directory open on dirfd safe to write a file in that others
+ * will trust?  Refused (-1, errno EPERM): writable by group or others,
+ * unless it is sticky and owned by the effective uid (whoever else can
+ * write the directory can rename our file away and plant their own).
+ * -1 with fstat's errno if it cannot be looked at. */
+int atomic_dir_safe(int dirfd);
+
+/* Replaces path with the len bytes at data, file mode mode; flags are
+ * ATOMIC_CHECK_DIR and ATOMIC_SYNC_DIR.  Returns 0, or -1 with errno set
+ * and a whole one-line reason in why, the system's error included:
+ *
+ *     unable to open directory /run/q: No such file or directory
+ *     refusing directory /tmp/x (writable by group or others and not a
+ *         sticky directory of ours)
+ *     unable to create /run/q/.smtp.pid.4121.0.tmp: Permission denied
+ *     unable to write /run/q/.smtp.pid.4121.0.tmp: No space left on device
+ *     unable to rename /run/q/.smtp.pid.4121.0.tmp to /run/q/smtp.pid: ...
+ *
+ * (one line; wrapped here).  why may be NULL. */
+int atomic_write(const char *path, const void *data, size_t len, mode_t mode,
+    int flags, char *why, size_t whysize);
+
+#endif
