@@ -53,6 +53,24 @@ static int visit(const struct proc_info *pi, void *arg)
 	return 0;
 }
 
+/* Linux never hands out a pid again while a process, a process group or a
+ * session still uses that number.  So if the leader's pid (the pgid) is
+ * held by another process now, or the recorded session's pid by a process
+ * that started after our leader (the worker that led our session started
+ * before it), every member of our group has exited, and a group with
+ * those numbers now is someone else's. */
+static int numbers_reused(const struct proc_ident *leader)
+{
+	struct proc_info pi;
+
+	if (proc_info(leader->pid, &pi) == 0 && pi.start != leader->start)
+		return 1;
+	if (leader->sid > 1 && proc_info(leader->sid, &pi) == 0 &&
+	    !proc_state_exited(pi.state) && pi.start > leader->start)
+		return 1;
+	return 0;
+}
+
 void group_of(const struct proc_ident *leader, const char *cgroup,
     struct group_id *g)
 {
@@ -63,6 +81,8 @@ void group_of(const struct proc_ident *leader, const char *cgroup,
 	 * the cgroup (if any) counts as the group. */
 	g->pgid = leader->sid > 0 ? (leader->pgid > 0 ? leader->pgid :
 	    leader->pid) : 0;
+	if (g->pgid && numbers_reused(leader))
+		g->pgid = 0;
 	g->sid = leader->sid;
 	g->min_start = leader->start;
 	if (cgroup)
@@ -110,10 +130,8 @@ int group_wait_empty(const struct group_id *g, long long deadline)
 	if (g->cgroup[0])
 		return cgroup_wait_empty(g->cgroup, clock_left(deadline));
 	while ((n = group_count(g)) > 0 && clock_left(deadline) > 0) {
-		poll(NULL, 0, delay < clock_left(deadline) ? delay :
-		    clock_left(deadline));
-		delay = delay * 2 > GROUP_POLL_MAX_MS ? GROUP_POLL_MAX_MS :
-		    delay * 2;
+		poll(NULL, 0, clock_backoff(&delay, deadline,
+		    GROUP_POLL_MAX_MS));
 	}
 	return n;
 }
@@ -162,7 +180,7 @@ int group_escaped(const struct group_id *g, pid_t *pids, int max)
 	size_t i;
 	int n = 0;
 
-	if (g->cgroup[0] || proc_each(collect, &t) < 0) {
+	if (g->cgroup[0] || g->pgid <= 1 || proc_each(collect, &t) < 0) {
 		free(t.p);
 		return 0;
 	}

@@ -1,11 +1,15 @@
 /* rundir.c: the run directory and the per-service lock. */
 #include "rundir.h"
 #include "clock.h"
+#include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -54,6 +58,44 @@ void rundir_path(char *buf, size_t size, const char *rundir, const char *name,
 	snprintf(buf, size, "%s/%s%s", rundir, name, suffix);
 }
 
+/* ".NAME.pid.PID.N.tmp" or ".NAME.log.pid.PID.N.tmp": the writer's pid. */
+static pid_t tmp_writer(const char *file, const char *name)
+{
+	static const char *const bases[] = { ".pid.", ".log.pid." };
+	size_t len = strlen(name), i, b;
+	char *end;
+	long pid;
+
+	if (file[0] != '.' || strncmp(file + 1, name, len))
+		return 0;
+	for (b = 0; b < 2; b++) {
+		i = strlen(bases[b]);
+		if (strncmp(file + 1 + len, bases[b], i))
+			continue;
+		pid = strtol(file + 1 + len + i, &end, 10);
+		if (pid > 0 && *end == '.' && strstr(end, ".tmp"))
+			return (pid_t)pid;
+	}
+	return 0;
+}
+
+void rundir_sweep(const char *rundir, const char *name)
+{
+	struct proc_info pi;
+	struct dirent *de;
+	pid_t writer;
+	DIR *d = opendir(rundir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		writer = tmp_writer(de->d_name, name);
+		if (writer > 0 && proc_info(writer, &pi) < 0 && errno == ESRCH)
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
 int rundir_lock(const char *rundir, const char *name, long timeout_ms)
 {
 	char path[4096];
@@ -72,10 +114,8 @@ int rundir_lock(const char *rundir, const char *name, long timeout_ms)
 			errno = err;
 			return -1;
 		}
-		poll(NULL, 0, delay < clock_left(deadline) ? delay :
-		    clock_left(deadline));
-		delay = delay * 2 > LOCK_POLL_MAX_MS ? LOCK_POLL_MAX_MS :
-		    delay * 2;
+		poll(NULL, 0, clock_backoff(&delay, deadline,
+		    LOCK_POLL_MAX_MS));
 	}
 	return fd;
 }

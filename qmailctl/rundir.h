@@ -25,4 +25,9 @@ void rundir_path(char *buf, size_t size, const char *rundir, const char *name,
  * (EWOULDBLOCK when another holder kept it past the timeout). */
 int rundir_lock(const char *rundir, const char *name, long timeout_ms);
 
+/* Removes the temporary files that pidfile writers of NAME left when they
+ * were killed between creating and renaming them (".NAME.pid.PID.N.tmp"):
+ * only those whose writer PID no longer exists.  Call under the lock. */
+void rundir_sweep(const char *rundir, const char *name);
+
 #endif

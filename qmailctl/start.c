@@ -13,6 +13,7 @@
 #include "msg.h"
 #include "preflight.h"
 #include "probe.h"
+#include "rundir.h"
 #include "spawn.h"
 
 #include <errno.h>
@@ -84,8 +85,25 @@ static int resolve_programs(struct unit *u, char paths[EL_MAX][PATH_MAX])
  * owns every pidfile it writes. */
 static int clear_leftovers(struct unit *u)
 {
-	int i;
+	struct element *run = &u->el[EL_RUN];
+	struct group_id g;
+	int i, n;
 
+	/* A server that died while its group lives on (qmail-send crashed,
+	 * its deliveries hang): its pidfile is the only record of that group.
+	 * Clearing it and starting beside the group would orphan it. */
+	if (run->state == EL_DEAD || run->state == EL_STALE) {
+		group_of(&run->id, u->cgroup, &g);
+		if ((n = group_count(&g)) > 0) {
+			sayerr(u, "%d process%s of %s %d's group (an earlier run) "
+			    "still running; 'qmailctl zap %s' ends them", n,
+			    n == 1 ? "" : "es", run->program, (int)run->id.pid,
+			    u->svc->name);
+			return EXIT_FAILED;
+		}
+	}
+
+	rundir_sweep(u->site->rundir, u->svc->name);
 	for (i = 0; i < u->nel; i++) {
 		struct element *e = &u->el[i];
 

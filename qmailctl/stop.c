@@ -17,12 +17,21 @@
 
 static int stopped_already(struct unit *u)
 {
+	struct group_id g;
 	int i;
 
 	for (i = 0; i < u->nel; i++) {
 		struct element *e = &u->el[i];
 
 		if (e->state == EL_ALIVE)
+			return 0;
+	}
+	/* A server that died while members of its group live on (qmail-send
+	 * crashed, its deliveries hang on): the pidfile is the only record
+	 * of that group; it is not "not running" yet. */
+	if (u->el[EL_RUN].state != EL_ABSENT && u->el[EL_RUN].state != EL_BROKEN) {
+		group_of(&u->el[EL_RUN].id, u->cgroup, &g);
+		if (group_count(&g) > 0)
 			return 0;
 	}
 	for (i = 0; i < u->nel; i++) {
@@ -36,6 +45,8 @@ static int stopped_already(struct unit *u)
 			    e->pidfile, el_state_name(e->state));
 		unit_forget(e);
 	}
+	if (u->cgroup[0])
+		cgroup_remove(u->cgroup);
 	say(u, "not running");
 	return 1;
 }

@@ -5,6 +5,7 @@
 #include "rundir.h"
 #include "cgroup.h"
 #include "clock.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -95,6 +96,16 @@ void unit_observe(struct unit *u)
 int unit_lock(struct unit *u, long timeout_ms)
 {
 	u->lock = rundir_lock(u->site->rundir, u->svc->name, timeout_ms);
+	/* Killed while we waited for the lock: nothing is begun yet and
+	 * nobody waits for us; beginning now could overtake a command run
+	 * after the kill.  Once the lock is held, we finish regardless. */
+	if (u->lock >= 0 && worker_orphaned()) {
+		close(u->lock);
+		u->lock = -1;
+		sayerr(u, "qmailctl was killed before the transition began: "
+		    "nothing done");
+		return -1;
+	}
 	if (u->lock >= 0)
 		return 0;
 	if (errno == EWOULDBLOCK)

@@ -10,6 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The qmailctl that forks the workers: a worker whose parent is another
+ * process now was orphaned (its qmailctl was killed). */
+static pid_t caller;
+
+int worker_orphaned(void)
+{
+	return caller > 0 && getppid() != caller;
+}
+
 static _Noreturn void worker(struct unit *u, int (*fn)(struct unit *))
 {
 	int rc;
@@ -30,10 +39,13 @@ int workers_run(struct unit *units, size_t n, int (*fn)(struct unit *))
 
 	fflush(stdout);
 	fflush(stderr);
+	caller = getpid();
 	for (i = 0; i < n; i++) {
 		pids[i] = fork();
-		if (pids[i] == 0)
+		if (pids[i] == 0) {
+			free(pids);     /* the worker's copy: it never returns */
 			worker(&units[i], fn);
+		}
 		if (pids[i] < 0) {
 			sayerr(&units[i], "unable to fork: %s", strerror(errno));
 			worst = EXIT_FAILED;

@@ -12,4 +12,7 @@
  * the worst (highest) exit code. */
 int workers_run(struct unit *units, size_t n, int (*fn)(struct unit *));
 
+/* True in a worker whose qmailctl has died (been killed). */
+int worker_orphaned(void);
+
 #endif

@@ -30,10 +30,16 @@ struct zapped {
 	pid_t esc[ESCAPED_SHOWN];
 };
 
-static int has_group(const struct element *run)
+static int has_group(const struct unit *u)
 {
-	return run->state == EL_ALIVE || run->state == EL_DEAD ||
-	    run->state == EL_STALE;
+	const struct element *run = &u->el[EL_RUN];
+
+	if (run->state == EL_ALIVE || run->state == EL_DEAD ||
+	    run->state == EL_STALE)
+		return 1;
+	/* No pidfile, but the cgroup still holds processes (orphans that
+	 * start refuses to run beside): the cgroup is ours, end them. */
+	return u->cgroup[0] && cgroup_count(u->cgroup) > 0;
 }
 
 static void report_escaped(struct unit *u, const struct zapped *z)
@@ -96,7 +102,7 @@ int zap_locked(struct unit *u)
 
 	memset(&z, 0, sizeof z);
 	unit_observe(u);
-	if (has_group(run)) {
+	if (has_group(u)) {
 		group_of(&run->id, u->cgroup, &g);
 		sayv(u, "zapping %s %s", u->cgroup[0] ? "cgroup" :
 		    "process group", u->cgroup[0] ? u->cgroup : "");

@@ -64,14 +64,14 @@ cleanup() {
 		same_process "$_f" || continue
 		_pid=$(head -n 1 "$_f")
 		_pgid=$(sed -n 's/^pgid //p' "$_f")
-		[ -n "$_pgid" ] && [ "$_pgid" -gt 1 ] && kill -KILL -- "-$_pgid" 2>/dev/null
+		[ -n "$_pgid" ] && [ "$_pgid" -gt 1 ] && kill -KILL "-$_pgid" 2>/dev/null
 		[ -n "$_pid" ] && [ "$_pid" -gt 1 ] && kill -KILL "$_pid" 2>/dev/null
 	done
 	if [ -f "$T/.tracked" ]; then
 		while read -r _kind _id; do
 			case $_kind in
 			pid) kill -KILL "$_id" 2>/dev/null ;;
-			pgid) kill -KILL -- "-$_id" 2>/dev/null ;;
+			pgid) kill -KILL "-$_id" 2>/dev/null ;;
 			esac
 		done <"$T/.tracked"
 	fi

@@ -143,7 +143,7 @@ check "pop3 without STLS: the greeting, then no answer to USER (dropped)" \
 check "... and no +OK ever after the greeting" sh -c "! sed 1d '$T/plain' | grep -q '^+OK'"
 
 # Who runs what: hold an smtps session open and look at its processes.
-children() { awk -v p="$1" '$4 == p { print $1 }' /proc/[0-9]*/stat 2>/dev/null; }
+children() { cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$1" '$4 == p { print $1 }'; }
 uids() { awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$1/status" 2>/dev/null; }
 (sleep 2; printf 'QUIT\r\n') | timeout 10 openssl s_client -quiet \
 	-connect "127.0.0.1:$smtps_port" >/dev/null 2>&1 &

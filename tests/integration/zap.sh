@@ -46,7 +46,7 @@ check "qmail-send got HUP then ALRM" test "$(tr '\n' ' ' <"$T/record")" = "HUP A
 q pause send >/dev/null 2>&1
 is_rc $? 0 "pause exits 0"
 check "pause stopped qmail-send" test "$(stat_field "$leader" 3)" = T
-remote=$(awk -v g="$leader" '$5 == g && $2 == "(qmail-remote)" { print $1; exit }' /proc/[0-9]*/stat 2>/dev/null)
+remote=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$leader" '$5 == g && $2 == "(qmail-remote)" { print $1; exit }')
 check "... and its deliveries" test "$(stat_field "$remote" 3)" = T
 q cont send >/dev/null 2>&1
 is_rc $? 0 "cont exits 0"
@@ -124,8 +124,8 @@ check "... and nothing of the group lives" test "$(group_live "$leader")" = 0
 # A delivery that left the group with setsid(): a child of this send's
 # qmail-rspawn that leads a session of its own.
 escaped_of() {
-	_rspawn=$(awk -v g="$1" '$2 == "(qmail-rspawn)" && $5 == g { print $1 }' /proc/[0-9]*/stat 2>/dev/null)
-	[ -n "$_rspawn" ] && awk -v p="$_rspawn" '$4 == p && $6 == $1 { print $1 }' /proc/[0-9]*/stat 2>/dev/null
+	_rspawn=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v g="$1" '$2 == "(qmail-rspawn)" && $5 == g { print $1 }')
+	[ -n "$_rspawn" ] && cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$_rspawn" '$4 == p && $6 == $1 { print $1 }' 
 }
 sed -i "s/-n 5/-n 5 -e/" "$T/services/send"
 cgroot=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
