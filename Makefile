@@ -6,6 +6,7 @@
 # make bench         latency figures next to the naive way (not a test)
 # make install       DESTDIR=... PREFIX=... as a package would
 # make check SANITIZE=1   the same tests against an ASan+UBSan build (in build/san)
+# make fuzz          the libFuzzer targets (clang), FUZZ_SECONDS in all (not a test)
 
 VERSION  = 0.1.0
 PREFIX  ?= /usr/local
@@ -75,6 +76,16 @@ $(BUILD)/tests/fixtures/%: $(BUILD)/obj/tests/fixtures/%.o
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
+# fuzz_regress replays every input kept in tests/fuzz through the fuzz
+# targets' own entry points, built here without the fuzzer.
+FUZZ_ENTRY_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/fuzz/*.c))
+
+$(BUILD)/tests/unit/fuzz_regress: $(BUILD)/obj/tests/unit/fuzz_regress.o $(FUZZ_ENTRY_OBJ) $(BUILD)/libqmailctl.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+
+$(FUZZ_ENTRY_OBJ) $(BUILD)/obj/tests/unit/fuzz_regress.o: tests/fuzz/fuzz.h
+
 tests: $(PROGRAMS) $(UNIT_BIN) $(FIX_BIN)
 
 deps:
@@ -102,6 +113,31 @@ install: all
 
 uninstall:
 	@$(INSTALL_ENV) sh init.d/install.sh uninstall
+
+# make fuzz: each target of tests/fuzz, built with clang's libFuzzer (and
+# ASan+UBSan) in build/fuzz, runs for its share of FUZZ_SECONDS, starting
+# from a corpus made from services/ and tests/fuzz; prints its executions.
+# Inputs that break something are left in build/fuzz/crashes/TARGET/:
+# keep each in tests/fuzz/regress/TARGET/, where fuzz_regress replays it.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR      = build/fuzz
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS   = $(REQ) $(WARN) $(SSL_CFLAGS) -g -O1 -fno-omit-frame-pointer \
+	$(FUZZ_SAN) -fsanitize=fuzzer-no-link -DQMAILCTL_FUZZ
+FUZZ_LIB_OBJ  = $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+
+$(FUZZ_DIR)/obj/%.o: %.c qmailctl/*.h tests/fuzz/fuzz.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/obj/tests/fuzz/common.o $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(SSL_LIBS)
+
+fuzz: $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_pidfile
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+.PHONY: fuzz
 
 lint:
 	mandoc -Tlint -W warning man/*.[1-9]

@@ -27,6 +27,12 @@
 #define LINE_MAX_LEN    (64 * 1024)
 /* Refused before parsing, so a runaway file cannot eat memory. */
 #define FILE_MAX_LEN    (16 * 1024 * 1024)
+/* Expansion multiplies: "x1 = ${x0}${x0}", "x2 = ${x1}${x1}", ... doubles
+ * a value per line, and 40 short lines would ask for a terabyte.  So a
+ * value may hold, once expanded, what a line may hold, and the values a
+ * file stores (site variables, env lines) at most what a file may hold. */
+#define VALUE_MAX_LEN   LINE_MAX_LEN
+#define STORED_MAX_LEN  FILE_MAX_LEN
 /* Keys and variable names are identifiers; this is generous. */
 #define KEY_MAX_LEN     64
 /* No wait, grace or settle time is sensibly longer than a day. */
@@ -43,15 +49,32 @@
 static int fail(struct conf_error *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Messages quote what the file says, and a file may hold any byte: a
+ * control character (a newline from conf_split's callers, a CR, an ESC
+ * that a terminal would obey) is shown as \r or \ooo, so that a message is
+ * always one printable line. */
 static int fail(struct conf_error *e, const char *fmt, ...)
 {
+	char raw[sizeof e->text];
+	size_t i, n = 0;
 	va_list ap;
 
-	if (e) {
-		va_start(ap, fmt);
-		vsnprintf(e->text, sizeof e->text, fmt, ap);
-		va_end(ap);
+	if (!e)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	va_end(ap);
+	for (i = 0; raw[i] && n + 5 < sizeof e->text; i++) {
+		unsigned char c = (unsigned char)raw[i];
+
+		if (c == '\r')
+			n += (size_t)snprintf(e->text + n, 3, "\\r");
+		else if ((c < 0x20 && c != '\t') || c == 0x7f)
+			n += (size_t)snprintf(e->text + n, 5, "\\%03o", c);
+		else
+			e->text[n++] = (char)c;
 	}
+	e->text[n] = '\0';
 	return -1;
 }
 
@@ -295,6 +318,7 @@ static int lex(const struct site *site, const char *text, int split,
 {
 	struct buf w = { 0 };
 	int inword = 0, quoted = 0;
+	size_t done = 0;        /* bytes in the words already pushed */
 	const char *p;
 
 	for (p = text; *p; p++) {
@@ -307,6 +331,7 @@ static int lex(const struct site *site, const char *text, int split,
 		} else if (split && *p == '"') {
 			quoted = !quoted;
 		} else if (split && !quoted && is_blank(*p)) {
+			done += w.len;
 			if (inword)
 				vec_push(words, buf_take(&w));
 			inword = 0;
@@ -316,6 +341,11 @@ static int lex(const struct site *site, const char *text, int split,
 				free(w.s);
 				return -1;
 			}
+			if (done + w.len > VALUE_MAX_LEN) {
+				free(w.s);
+				return fail(e, "%s: longer than %d bytes once "
+				    "expanded", where, VALUE_MAX_LEN);
+			}
 		} else {
 			buf_addc(&w, *p);
 		}
@@ -324,6 +354,11 @@ static int lex(const struct site *site, const char *text, int split,
 	if (quoted) {
 		free(w.s);
 		return fail(e, "%s: unterminated quote", where);
+	}
+	if (done + w.len > VALUE_MAX_LEN) {     /* text after the last ${} */
+		free(w.s);
+		return fail(e, "%s: longer than %d bytes once expanded", where,
+		    VALUE_MAX_LEN);
 	}
 	if (inword || !split)
 		vec_push(words, buf_take(&w));
@@ -480,6 +515,7 @@ struct site_ctx {
 	struct site *site;
 	unsigned long *lines;   /* where each variable was set */
 	const char *file;
+	size_t stored;          /* bytes of the values so far */
 };
 
 /* A relative path names something beside the site file, wherever
@@ -627,6 +663,12 @@ static int site_line(void *ctx, const struct kv *kv, struct conf_error *e)
 			    kv->where, kv->key, c->lines[i]);
 	if (expand_word(c->site, kv->value, kv->where, &value, e) < 0)
 		return -1;
+	c->stored += strlen(value);
+	if (c->stored > STORED_MAX_LEN) {
+		free(value);
+		return fail(e, "%s: the variables hold more than %d bytes in all",
+		    kv->where, STORED_MAX_LEN);
+	}
 	if (set_builtin(c, kv->key, &value, kv->where, e) < 0) {
 		free(value);
 		return -1;
@@ -672,6 +714,7 @@ int conf_load_site(const char *file, struct site *site, struct conf_error *e)
 	c.site = site;
 	c.lines = NULL;
 	c.file = file;
+	c.stored = 0;
 	rc = parse_file(file, site_line, &c, e);
 	if (rc == 0)
 		rc = site_defaults(&c, e);
@@ -753,6 +796,7 @@ struct svc_ctx {
 	const struct site *site;
 	struct service *svc;
 	struct vec env;
+	size_t env_stored;              /* bytes of the env values so far */
 	unsigned long seen[K_COUNT];    /* the line each key was set on */
 };
 
@@ -849,6 +893,12 @@ static int key_env(struct svc_ctx *c, const struct kv *kv,
 			    (int)n, kv->value);
 	if (expand_word(c->site, eq + 1, kv->where, &value, e) < 0)
 		return -1;
+	c->env_stored += n + 1 + strlen(value);
+	if (c->env_stored > STORED_MAX_LEN) {
+		free(value);
+		return fail(e, "%s: the env lines hold more than %d bytes in all",
+		    kv->where, STORED_MAX_LEN);
+	}
 	buf_add(&b, kv->value, n + 1);
 	buf_add(&b, value, strlen(value));
 	free(value);

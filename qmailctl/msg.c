@@ -29,6 +29,12 @@ static void vsay(const char *level, const char *fmt, va_list ap, int err)
 	len = strlen(line);
 	if (err && len < sizeof line)
 		snprintf(line + len, sizeof line - len, ": %s", strerror(err));
+	/* What a message quotes (a service name from the command line, a
+	 * path) may hold any byte: a control character is shown as ?, so a
+	 * message is one line and a terminal obeys none of it. */
+	for (len = 0; line[len]; len++)
+		if ((unsigned char)line[len] < 0x20 || line[len] == 0x7f)
+			line[len] = '?';
 	/* One write per message, so lines from concurrent workers never mix. */
 	fprintf(stderr, "%s\n", line);
 }
