@@ -31,9 +31,10 @@ int cgroup_enter(const char *path);
 /* Live processes in the cgroup, or -1 with errno. */
 int cgroup_count(const char *path);
 
-/* Sends sig to each process still in the cgroup, each through a pidfd
- * opened and then checked to be in this cgroup.  Returns how many. */
-int cgroup_signal(const char *path, int sig);
+/* Sends sig (then sig2, unless 0) to each process still in the cgroup,
+ * each through a pidfd opened and then checked to be in this cgroup.
+ * Returns how many got sig. */
+int cgroup_signal(const char *path, int sig, int sig2);
 
 /* Kills everything in the cgroup at once (cgroup.kill, Linux 5.14), or
  * each process with SIGKILL where cgroup.kill does not exist.  Returns

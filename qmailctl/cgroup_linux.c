@@ -2,6 +2,7 @@
 #include "cgroup.h"
 #include "clock.h"
 #include "conf.h"
+#include "msg.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -99,21 +100,30 @@ int cgroup_enter(const char *path)
 }
 
 /* Calls fn on each pid listed in cgroup.procs. */
-static int each_pid(const char *path, void (*fn)(pid_t, const char *, int,
-    int *), int sig, int *count)
+/* Reads the pids listed in cgroup.procs (live processes only: a process
+ * leaves the list when it exits, before it is reaped) into a new array. */
+static pid_t *list_pids(const char *path, int *n)
 {
 	char file[PATH_MAX + 32];
-	FILE *f;
+	pid_t *pids = NULL;
+	int cap = 0;
 	long pid;
+	FILE *f;
 
+	*n = 0;
 	snprintf(file, sizeof file, "%s/cgroup.procs", path);
 	f = fopen(file, "re");
 	if (!f)
-		return -1;
-	while (fscanf(f, "%ld", &pid) == 1)
-		fn((pid_t)pid, path, sig, count);
+		return NULL;
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			pids = xrealloc(pids, (size_t)cap * sizeof *pids);
+		}
+		pids[(*n)++] = (pid_t)pid;
+	}
 	fclose(f);
-	return 0;
+	return pids;
 }
 
 /* Is pid (now) in the cgroup at path?  The kernel names it relative to
@@ -127,50 +137,45 @@ static int in_cgroup(pid_t pid, const char *path)
 	    !strcmp(now, path + strlen(mnt));
 }
 
-static void count_one(pid_t pid, const char *path, int sig, int *count)
+/* Membership of our cgroup is the identity: only our server's
+ * descendants are ever in it, and nothing leaves it without privilege.
+ * The pidfd pins the process first, so a pid that was reused after the
+ * list was read names a process outside the cgroup and is skipped. */
+static int signal_one(pid_t pid, const char *path, int sig, int sig2)
 {
-	struct proc_info pi;
+	int fd = proc_open_pid(pid), sent = 0;
 
-	(void)path;
-	(void)sig;
-	if (proc_info(pid, &pi) == 0 && !proc_state_exited(pi.state))
-		(*count)++;
-}
-
-static void signal_one(pid_t pid, const char *path, int sig, int *count)
-{
-	struct proc_info pi;
-	struct proc_ident id;
-	int fd;
-
-	if (proc_info(pid, &pi) < 0 || proc_state_exited(pi.state))
-		return;
-	memset(&id, 0, sizeof id);
-	id.pid = pid;
-	id.start = pi.start;
-	fd = proc_open_recorded(&id);
 	if (fd < 0)
-		return;
-	/* The pidfd pins the process: if it is in our cgroup now, it is the
-	 * process the list named, not a newcomer with a reused pid. */
-	if (in_cgroup(pid, path) && proc_signal(fd, sig) == 0)
-		(*count)++;
+		return 0;
+	if (in_cgroup(pid, path) && proc_signal(fd, sig) == 0) {
+		sent = 1;
+		if (sig2)
+			proc_signal(fd, sig2);
+	}
 	close(fd);
+	return sent;
 }
 
 int cgroup_count(const char *path)
 {
-	int n = 0;
+	pid_t *pids;
+	int n;
 
-	return each_pid(path, count_one, 0, &n) < 0 ? -1 : n;
+	pids = list_pids(path, &n);
+	free(pids);
+	return pids || n == 0 ? n : -1;
 }
 
-int cgroup_signal(const char *path, int sig)
+int cgroup_signal(const char *path, int sig, int sig2)
 {
-	int n = 0;
+	pid_t *pids;
+	int n, i, sent = 0;
 
-	each_pid(path, signal_one, sig, &n);
-	return n;
+	pids = list_pids(path, &n);
+	for (i = 0; i < n; i++)
+		sent += signal_one(pids[i], path, sig, sig2);
+	free(pids);
+	return sent;
 }
 
 int cgroup_kill(const char *path)
@@ -178,8 +183,27 @@ int cgroup_kill(const char *path)
 	int n = cgroup_count(path);
 
 	if (n > 0 && write_file(path, "cgroup.kill", "1\n") < 0)
-		cgroup_signal(path, SIGKILL);
+		cgroup_signal(path, SIGKILL, 0);
 	return n < 0 ? 0 : n;
+}
+
+static int left_in(const char *path)
+{
+	int n = cgroup_count(path);
+
+	return n > 0 ? n : 0;
+}
+
+/* "populated 0" in cgroup.events: no live process in the cgroup. */
+static int populated(int fd)
+{
+	char text[256];
+	ssize_t n = pread(fd, text, sizeof text - 1, 0);
+
+	if (n <= 0)
+		return -1;
+	text[n] = 0;
+	return strstr(text, "populated 0") ? 0 : 1;
 }
 
 int cgroup_wait_empty(const char *path, long timeout_ms)
@@ -187,25 +211,18 @@ int cgroup_wait_empty(const char *path, long timeout_ms)
 	char file[PATH_MAX + 32];
 	long long deadline = clock_ms() + timeout_ms;
 	struct pollfd pf;
-	int n;
 
 	snprintf(file, sizeof file, "%s/cgroup.events", path);
 	pf.fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (pf.fd < 0)
+		return left_in(path);
 	pf.events = POLLPRI;
-	/* cgroup.events changes ("populated 0") when the last process has
-	 * exited; zombies are not counted in cgroup.procs' live processes
-	 * by count_one, so look at both. */
-	while ((n = cgroup_count(path)) > 0 && clock_left(deadline) > 0) {
-		int wait = clock_left(deadline) < 10 ? clock_left(deadline) : 10;
-
-		if (pf.fd >= 0)
-			poll(&pf, 1, wait);
-		else
-			poll(NULL, 0, wait);
-	}
-	if (pf.fd >= 0)
-		close(pf.fd);
-	return n < 0 ? 0 : n;
+	/* The kernel flags cgroup.events when "populated" changes: sleep
+	 * until then, no polling of the process list. */
+	while (populated(pf.fd) > 0 && clock_left(deadline) > 0)
+		poll(&pf, 1, clock_left(deadline));
+	close(pf.fd);
+	return left_in(path);
 }
 
 int cgroup_remove(const char *path)

@@ -40,7 +40,7 @@ static int signal_group(struct unit *u, int sig)
 	int n;
 
 	group_of(&u->el[EL_RUN].id, u->cgroup, &g);
-	n = group_signal(&g, sig);
+	n = group_signal(&g, sig, 0);
 	say(u, "sent SIG%s to %d process%s", sigabbrev_np(sig), n,
 	    n == 1 ? "" : "es");
 	return EXIT_OK;

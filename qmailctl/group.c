@@ -17,6 +17,7 @@
 struct walk {
 	const struct group_id *g;
 	int sig;                /* 0: only count */
+	int sig2;               /* sent after sig, unless 0 */
 	int n;
 };
 
@@ -47,8 +48,11 @@ static int visit(const struct proc_info *pi, void *arg)
 	fd = proc_open_recorded(&id);
 	if (fd < 0)
 		return 0;       /* exited, or not the process we saw */
-	if (proc_signal(fd, w->sig) == 0)
+	if (proc_signal(fd, w->sig) == 0) {
 		w->n++;
+		if (w->sig2)
+			proc_signal(fd, w->sig2);
+	}
 	close(fd);
 	return 0;
 }
@@ -61,14 +65,9 @@ static int visit(const struct proc_info *pi, void *arg)
  * those numbers now is someone else's. */
 static int numbers_reused(const struct proc_ident *leader)
 {
-	struct proc_info pi;
-
-	if (proc_info(leader->pid, &pi) == 0 && pi.start != leader->start)
+	if (proc_born_after(leader->pid, leader))
 		return 1;
-	if (leader->sid > 1 && proc_info(leader->sid, &pi) == 0 &&
-	    !proc_state_exited(pi.state) && pi.start > leader->start)
-		return 1;
-	return 0;
+	return leader->sid > 1 && proc_born_after(leader->sid, leader);
 }
 
 void group_of(const struct proc_ident *leader, const char *cgroup,
@@ -89,9 +88,9 @@ void group_of(const struct proc_ident *leader, const char *cgroup,
 		snprintf(g->cgroup, sizeof g->cgroup, "%s", cgroup);
 }
 
-static int pgroup_walk(const struct group_id *g, int sig)
+static int pgroup_walk(const struct group_id *g, int sig, int sig2)
 {
-	struct walk w = { g, sig, 0 };
+	struct walk w = { g, sig, sig2, 0 };
 
 	if (g->pgid <= 1)
 		return 0;
@@ -99,18 +98,18 @@ static int pgroup_walk(const struct group_id *g, int sig)
 	return w.n;
 }
 
-int group_signal(const struct group_id *g, int sig)
+int group_signal(const struct group_id *g, int sig, int sig2)
 {
 	if (g->cgroup[0])
-		return cgroup_signal(g->cgroup, sig);
-	return pgroup_walk(g, sig);
+		return cgroup_signal(g->cgroup, sig, sig2);
+	return pgroup_walk(g, sig, sig2);
 }
 
 int group_kill(const struct group_id *g)
 {
 	if (g->cgroup[0])
 		return cgroup_kill(g->cgroup);
-	return pgroup_walk(g, SIGKILL);
+	return pgroup_walk(g, SIGKILL, 0);
 }
 
 int group_count(const struct group_id *g)
@@ -120,7 +119,7 @@ int group_count(const struct group_id *g)
 
 		return n < 0 ? 0 : n;
 	}
-	return pgroup_walk(g, 0);
+	return pgroup_walk(g, 0, 0);
 }
 
 int group_wait_empty(const struct group_id *g, long long deadline)

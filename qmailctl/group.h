@@ -25,8 +25,9 @@ struct group_id {
 void group_of(const struct proc_ident *leader, const char *cgroup,
     struct group_id *g);
 
-/* Sends sig to every live member; returns how many were signalled. */
-int group_signal(const struct group_id *g, int sig);
+/* Sends sig, then sig2 unless 0, to every live member (TERM then CONT, so
+ * that a stopped process acts on it); returns how many got sig. */
+int group_signal(const struct group_id *g, int sig, int sig2);
 
 /* KILL to every member (cgroup.kill where there is a cgroup); returns
  * how many there were. */

@@ -21,6 +21,9 @@ static int format_ident(char *buf, size_t size, const struct proc_ident *id)
 	if (id->sid > 0 && n > 0 && (size_t)n < size)
 		n += snprintf(buf + n, size - (size_t)n, "sid %d\n",
 		    (int)id->sid);
+	if (id->ino > 0 && n > 0 && (size_t)n < size)
+		n += snprintf(buf + n, size - (size_t)n, "ino %llu\n",
+		    id->ino);
 	return n;
 }
 
@@ -84,6 +87,9 @@ static int parse_ident(char *text, struct proc_ident *id)
 			strcpy(id->boot, line + 5);
 		} else if (!strncmp(line, "pgid ", 5)) {
 			if (parse_pid(line + 5, &id->pgid) < 0)
+				return -1;
+		} else if (!strncmp(line, "ino ", 4)) {
+			if (parse_ull(line + 4, &id->ino) < 0)
 				return -1;
 		} else if (!strncmp(line, "sid ", 4)) {
 			if (parse_pid(line + 4, &id->sid) < 0)

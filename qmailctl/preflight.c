@@ -554,7 +554,7 @@ static int collect(int fd, pid_t pid, long long deadline, char *out,
 	int exited = 0, wait_ms;
 
 	pf[0].fd = fd;
-	pf[1].fd = proc_open_child(pid);
+	pf[1].fd = proc_open_pid(pid);
 	pf[0].events = pf[1].events = POLLIN;
 	out[0] = 0;
 	for (;;) {

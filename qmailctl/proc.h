@@ -8,7 +8,10 @@
  * now.  After a crash or a reboot, a pidfile's pid may belong to an unrelated
  * process (start-stop-daemon has killed innocent processes this way).  A
  * process is identified by (pid, start time in clock ticks since boot, boot
- * id); a handle is only handed out after the live process matches all three,
+ * id, and where the kernel has pidfs, the inode of a pidfd on it, which is
+ * never reused within a boot: start time alone has 10 ms steps, and a pid
+ * reused within one step would pass); a handle is only handed out after
+ * the live process matches all of them,
  * and it is a pidfd, so that signals go to that process even if it exits and
  * its pid is reused between our check and our kill. */
 #ifndef QMAILCTL_PROC_H
@@ -33,6 +36,7 @@ struct proc_ident {
 	char boot[PROC_BOOT_ID_MAX];
 	pid_t pgid;                     /* 0 when not recorded */
 	pid_t sid;                      /* 0 when not recorded */
+	unsigned long long ino;         /* pidfs inode: 0 when not known */
 };
 
 /* Reads the process's status now.  -1 with errno ESRCH if it does not exist. */
@@ -54,8 +58,19 @@ int proc_self_ident(struct proc_ident *id);
  *   EPERM   the pid is 1 or the caller itself: never acted upon */
 int proc_open_recorded(const struct proc_ident *id);
 
-/* A handle on a child we just forked (it cannot have been reaped yet). */
-int proc_open_child(pid_t pid);
+/* A handle on pid with no identity check: only for a process whose
+ * identity the caller proves otherwise: a child it has not reaped yet, or
+ * a pid it checks to be in its own cgroup once the handle pins it. */
+int proc_open_pid(pid_t pid);
+
+/* The pidfs inode of a handle, where pidfds have unique inodes (Linux
+ * 6.9 and later); 0 where they do not. */
+unsigned long long proc_handle_ino(int handle);
+
+/* True if a live (not exited) process holds pid now and came into being
+ * after the process *ref records: by pidfs inode order where both are
+ * known (exact), else by start time (10 ms steps). */
+int proc_born_after(pid_t pid, const struct proc_ident *ref);
 
 /* Sends sig through the handle.  -1 with errno ESRCH if it has exited. */
 int proc_signal(int handle, int sig);

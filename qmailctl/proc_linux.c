@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -117,6 +118,46 @@ int proc_boot_id(char out[PROC_BOOT_ID_MAX])
 	return 0;
 }
 
+/* Before pidfs every pidfd shared one anonymous inode; with pidfs each
+ * process has its own.  Two different processes tell which. */
+static int pidfs_unique(void)
+{
+	static int known = -1;
+	struct stat a, b;
+	int fa, fb;
+
+	if (known >= 0)
+		return known;
+	fa = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	fb = (int)syscall(SYS_pidfd_open, 1, 0);
+	known = fa >= 0 && fb >= 0 && fstat(fa, &a) == 0 &&
+	    fstat(fb, &b) == 0 && a.st_ino != b.st_ino;
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	return known;
+}
+
+unsigned long long proc_handle_ino(int handle)
+{
+	struct stat st;
+
+	if (handle < 0 || !pidfs_unique() || fstat(handle, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_ino;
+}
+
+static unsigned long long self_ino(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	unsigned long long ino = proc_handle_ino(fd);
+
+	if (fd >= 0)
+		close(fd);
+	return ino;
+}
+
 int proc_self_ident(struct proc_ident *id)
 {
 	struct proc_info pi;
@@ -128,6 +169,7 @@ int proc_self_ident(struct proc_ident *id)
 	id->start = pi.start;
 	id->pgid = pi.pgid;
 	id->sid = pi.sid;
+	id->ino = self_ino();
 	return 0;
 }
 
@@ -136,7 +178,7 @@ static int pidfd_open_raw(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-int proc_open_child(pid_t pid)
+int proc_open_pid(pid_t pid)
 {
 	int fd = pidfd_open_raw(pid);
 
@@ -145,13 +187,43 @@ int proc_open_child(pid_t pid)
 	return fd;
 }
 
+/* The caller and its ancestors, nearest first: a worker, the qmailctl
+ * that forked it, the shell that ran qmailctl, its sudo or sshd.  None of
+ * them is a service qmailctl started (a service is always a descendant of
+ * a worker), and signalling one would kill qmailctl or its caller.  Read
+ * once: what is an ancestor now was one when we started. */
+#define ANCESTORS_MAX 64
+
+static int is_self_or_ancestor(pid_t pid)
+{
+	static pid_t chain[ANCESTORS_MAX];
+	static int n;
+	struct proc_info pi;
+	pid_t p;
+	int i;
+
+	if (n == 0 || chain[0] != getpid()) {   /* first use, or forked */
+		n = 0;
+		for (p = getpid(); p > 1 && n < ANCESTORS_MAX; p = pi.ppid) {
+			chain[n++] = p;
+			if (proc_info(p, &pi) < 0)
+				break;
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (chain[i] == pid)
+			return 1;
+	return 0;
+}
+
 int proc_open_recorded(const struct proc_ident *id)
 {
 	char boot[PROC_BOOT_ID_MAX];
+	unsigned long long ino;
 	struct proc_info pi;
 	int fd, err;
 
-	if (id->pid <= 1 || id->pid == getpid()) {
+	if (id->pid <= 1 || is_self_or_ancestor(id->pid)) {
 		errno = EPERM;
 		return -1;
 	}
@@ -161,7 +233,7 @@ int proc_open_recorded(const struct proc_ident *id)
 	}
 	/* Open first, then compare: once the pidfd exists it pins the process,
 	 * so a match read afterwards proves the pidfd is the recorded one. */
-	fd = proc_open_child(id->pid);
+	fd = proc_open_pid(id->pid);
 	if (fd < 0)
 		return -1;
 	if (proc_info(id->pid, &pi) < 0) {
@@ -170,7 +242,8 @@ int proc_open_recorded(const struct proc_ident *id)
 		errno = err;
 		return -1;
 	}
-	if (pi.start != id->start) {
+	ino = id->ino ? proc_handle_ino(fd) : 0;
+	if (pi.start != id->start || (ino && ino != id->ino)) {
 		close(fd);
 		errno = ESTALE;
 		return -1;
@@ -181,6 +254,32 @@ int proc_open_recorded(const struct proc_ident *id)
 		return -1;
 	}
 	return fd;
+}
+
+int proc_born_after(pid_t pid, const struct proc_ident *ref)
+{
+	unsigned long long ino = 0;
+	struct proc_info pi;
+	int fd, later;
+
+	if (pid <= 0)
+		return 0;
+	fd = proc_open_pid(pid);
+	if (fd < 0)
+		return 0;
+	if (proc_info(pid, &pi) < 0 || proc_state_exited(pi.state)) {
+		close(fd);
+		return 0;
+	}
+	if (ref->ino)
+		ino = proc_handle_ino(fd);
+	close(fd);
+	/* pidfs numbers processes in the order they are created */
+	if (ino && ref->ino)
+		later = ino > ref->ino;
+	else
+		later = pi.start > ref->start;
+	return later;
 }
 
 int proc_signal(int handle, int sig)

@@ -169,7 +169,7 @@ static int spawn_element(struct unit *u, int which, const char *path,
 	}
 	e->child = pid;
 	e->state = EL_ALIVE;
-	e->handle = proc_open_child(pid);
+	e->handle = proc_open_pid(pid);
 	memset(&e->id, 0, sizeof e->id);
 	e->id.pid = pid;
 	e->id.pgid = pid;
@@ -177,6 +177,7 @@ static int spawn_element(struct unit *u, int which, const char *path,
 	proc_boot_id(e->id.boot);
 	if (proc_info(pid, &pi) == 0)
 		e->id.start = pi.start;
+	e->id.ino = proc_handle_ino(e->handle);
 	return 0;
 }
 
@@ -309,8 +310,7 @@ static void start_abort(struct unit *u)
 
 	if (run->state == EL_ALIVE) {
 		group_of(&run->id, u->cgroup, &g);
-		group_signal(&g, SIGTERM);
-		group_signal(&g, SIGCONT);
+		group_signal(&g, SIGTERM, SIGCONT);
 		if (group_wait_empty(&g, clock_ms() + ABORT_GRACE_MS) > 0) {
 			group_kill(&g);
 			group_wait_empty(&g, clock_ms() + ABORT_GRACE_MS);

@@ -96,8 +96,7 @@ int stop_locked(struct unit *u)
 			return timed_out(u, run, 0, t0);
 	}
 	if (run->state != EL_ABSENT && run->state != EL_BROKEN &&
-	    (n = group_signal(&g, SIGTERM)) > 0) {
-		group_signal(&g, SIGCONT);
+	    (n = group_signal(&g, SIGTERM, SIGCONT)) > 0) {
 		sayv(u, "sent TERM to %d process%s left in %s's group", n,
 		    n == 1 ? "" : "es", run->program);
 	}

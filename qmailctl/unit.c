@@ -73,9 +73,15 @@ static void el_observe(struct element *e)
 	e->handle = proc_open_recorded(&e->id);
 	if (e->handle >= 0)
 		e->state = EL_ALIVE;
-	else if (errno == ESTALE || errno == EPERM)
+	else if (errno == ESTALE || errno == EPERM) {
+		/* The pid is someone else's now (or never ours to touch), and
+		 * so are a process group and a session of that number: the
+		 * kernel frees a pid only when no process uses it as its pid,
+		 * group or session.  Forget them, so that stop and zap only
+		 * reach what the service's cgroup still holds. */
 		e->state = EL_STALE;
-	else
+		e->id.pgid = e->id.sid = 0;
+	} else
 		e->state = EL_DEAD;
 }
 

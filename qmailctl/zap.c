@@ -26,7 +26,7 @@
 #define ESCAPED_SHOWN 8
 
 struct zapped {
-	int term, kill, escaped;
+	int found, term, kill, escaped;
 	pid_t esc[ESCAPED_SHOWN];
 };
 
@@ -64,8 +64,8 @@ static int kill_group(struct unit *u, const struct group_id *g,
 {
 	long grace = u->svc->zap_grace_ms;
 
-	z->term = group_signal(g, SIGTERM);
-	group_signal(g, SIGCONT);
+	z->found = group_count(g);
+	z->term = group_signal(g, SIGTERM, SIGCONT);
 	if (group_wait_empty(g, clock_ms() + grace) == 0)
 		return 0;
 	z->kill = group_kill(g);
@@ -98,7 +98,7 @@ int zap_locked(struct unit *u)
 	struct group_id g;
 	long long t0 = clock_ms();
 	char took[32];
-	int left = 0, i;
+	int left = 0, i, total;
 
 	memset(&z, 0, sizeof z);
 	unit_observe(u);
@@ -125,12 +125,18 @@ int zap_locked(struct unit *u)
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
 	fmt_duration(took, sizeof took, (double)(clock_ms() - t0) / 1000);
-	if (z.term == 0 && z.kill == 0)
+	/* Processes forked after we counted are the ones TERM or KILL
+	 * reached beyond the count. */
+	total = z.found;
+	if (z.term > total)
+		total = z.term;
+	if (z.kill > total)
+		total = z.kill;
+	if (total == 0)
 		say(u, "not running");
 	else
-		say(u, "zapped %d process%s (%d by KILL) in %s", z.term > z.kill ?
-		    z.term : z.kill, (z.term > z.kill ? z.term : z.kill) == 1 ?
-		    "" : "es", z.kill, took);
+		say(u, "zapped %d process%s (%d by KILL) in %s", total,
+		    total == 1 ? "" : "es", z.kill, took);
 	if (z.escaped > 0) {
 		report_escaped(u, &z);
 		return EXIT_FAILED;
