@@ -25,8 +25,12 @@ int cgroup_exists(const char *path);
 /* Creates the cgroup (and CGROOT/qmailctl).  -1 with errno. */
 int cgroup_create(const char *path);
 
-/* Moves the calling process into the cgroup (for a child before exec). */
+/* Moves the calling process into the cgroup (for a child before exec,
+ * where it could not be born there). */
 int cgroup_enter(const char *path);
+
+/* The cgroup's directory, open for proc_fork_into(); -1 with errno. */
+int cgroup_open(const char *path);
 
 /* Live processes in the cgroup, or -1 with errno. */
 int cgroup_count(const char *path);

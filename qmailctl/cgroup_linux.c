@@ -94,6 +94,11 @@ static int write_file(const char *dir, const char *file, const char *text)
 	return rc;
 }
 
+int cgroup_open(const char *path)
+{
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
 int cgroup_enter(const char *path)
 {
 	return write_file(path, "cgroup.procs", "0\n");

@@ -72,6 +72,14 @@ unsigned long long proc_handle_ino(int handle);
  * known (exact), else by start time (10 ms steps). */
 int proc_born_after(pid_t pid, const struct proc_ident *ref);
 
+/* fork(), but the child is born in the cgroup whose directory cgroup_fd
+ * is open on (clone3 with CLONE_INTO_CGROUP, Linux 5.7): no migration
+ * afterwards, which costs the kernel milliseconds per process.  Returns
+ * as fork() does; -1 with errno where the kernel cannot (ENOSYS, ...).
+ * The child must do only what a child of fork() in a single-threaded
+ * program may: it bypasses glibc's fork handlers. */
+pid_t proc_fork_into(int cgroup_fd);
+
 /* Sends sig through the handle.  -1 with errno ESRCH if it has exited. */
 int proc_signal(int handle, int sig);
 

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,9 @@
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435
 #endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
@@ -280,6 +284,17 @@ int proc_born_after(pid_t pid, const struct proc_ident *ref)
 	else
 		later = pi.start > ref->start;
 	return later;
+}
+
+pid_t proc_fork_into(int cgroup_fd)
+{
+	struct clone_args args;
+
+	memset(&args, 0, sizeof args);
+	args.flags = CLONE_INTO_CGROUP;
+	args.exit_signal = SIGCHLD;
+	args.cgroup = (unsigned long long)cgroup_fd;
+	return (pid_t)syscall(SYS_clone3, &args, sizeof args);
 }
 
 int proc_signal(int handle, int sig)

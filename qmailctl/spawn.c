@@ -2,6 +2,7 @@
 #include "spawn.h"
 #include "cgroup.h"
 #include "pidfile.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,7 +96,8 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static _Noreturn void child(const struct spawn_req *rq, int report)
+static _Noreturn void child(const struct spawn_req *rq, int report,
+    int in_cgroup)
 {
 	char why[8400];
 
@@ -112,7 +114,8 @@ static _Noreturn void child(const struct spawn_req *rq, int report)
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS)
 		child_fail(report, "unable to mark descriptors close-on-exec",
 		    errno, 0);
-	if (rq->cgroup && rq->cgroup[0] && cgroup_enter(rq->cgroup) < 0) {
+	if (!in_cgroup && rq->cgroup && rq->cgroup[0] &&
+	    cgroup_enter(rq->cgroup) < 0) {
 		snprintf(why, sizeof why, "unable to enter cgroup %s",
 		    rq->cgroup);
 		child_fail(report, why, errno, 0);
@@ -135,10 +138,29 @@ static _Noreturn void child(const struct spawn_req *rq, int report)
 	child_fail(report, why, errno, rq->pidfile);
 }
 
+/* Forks, into the request's cgroup where the kernel can do it at birth;
+ * *born_in says whether it did (else the child enters it itself). */
+static pid_t fork_in(const struct spawn_req *rq, int *born_in)
+{
+	pid_t pid;
+	int fd;
+
+	*born_in = 0;
+	if (rq->cgroup && rq->cgroup[0] && (fd = cgroup_open(rq->cgroup)) >= 0) {
+		pid = proc_fork_into(fd);
+		close(fd);
+		if (pid >= 0) {
+			*born_in = 1;
+			return pid;
+		}
+	}
+	return fork();
+}
+
 pid_t spawn(const struct spawn_req *rq, char *why, size_t size)
 {
 	struct spawn_error se;
-	int report[2];
+	int report[2], born_in;
 	ssize_t n;
 	pid_t pid;
 
@@ -147,7 +169,7 @@ pid_t spawn(const struct spawn_req *rq, char *why, size_t size)
 		    strerror(errno));
 		return -1;
 	}
-	pid = fork();
+	pid = fork_in(rq, &born_in);
 	if (pid < 0) {
 		snprintf(why, size, "unable to fork: %s", strerror(errno));
 		close(report[0]);
@@ -156,7 +178,7 @@ pid_t spawn(const struct spawn_req *rq, char *why, size_t size)
 	}
 	if (pid == 0) {
 		close(report[0]);
-		child(rq, report[1]);
+		child(rq, report[1], born_in);
 	}
 	close(report[1]);
 	do

@@ -26,10 +26,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Probe retries start 1 ms apart (a tcpserver binds within a few ms) and
- * back off to at most PROBE_RETRY_MAX_MS; one attempt may take at most
- * PROBE_ATTEMPT_MAX_MS of the start timeout. */
+/* Probe retries start 1 ms apart (a tcpserver binds within a few ms).  A
+ * refused connection costs microseconds, so while nothing listens yet the
+ * retries stay PROBE_REFUSED_MAX_MS apart at most; other failures (a
+ * handshake that failed, a greeting that did not come) back off to
+ * PROBE_RETRY_MAX_MS.  One attempt may take at most PROBE_ATTEMPT_MAX_MS
+ * of the start timeout. */
 #define PROBE_RETRY_MIN_MS 1
+#define PROBE_REFUSED_MAX_MS 2
 #define PROBE_RETRY_MAX_MS 50
 #define PROBE_ATTEMPT_MAX_MS 3000
 /* An attempt with less time than this left could only time out and hide
@@ -285,10 +289,8 @@ static int wait_ready(struct unit *u, long long deadline, struct started *st)
 		}
 		/* Sleep until the next try, but wake at once if an element
 		 * exits. */
-		poll(pf, (nfds_t)u->nel, delay < clock_left(deadline) ? delay :
-		    clock_left(deadline));
-		delay = delay * 2 > PROBE_RETRY_MAX_MS ? PROBE_RETRY_MAX_MS :
-		    delay * 2;
+		poll(pf, (nfds_t)u->nel, clock_backoff(&delay, deadline,
+		    r.refused ? PROBE_REFUSED_MAX_MS : PROBE_RETRY_MAX_MS));
 	}
 }
 
@@ -460,7 +462,5 @@ int start_locked(struct unit *u)
 
 int do_start(struct unit *u)
 {
-	if (unit_lock(u, unit_timeout(u, u->svc->start_timeout_ms)) < 0)
-		return EXIT_FAILED;
-	return start_locked(u);
+	return with_unit_lock(u, u->svc->start_timeout_ms, start_locked);
 }

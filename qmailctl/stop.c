@@ -119,19 +119,20 @@ int stop_locked(struct unit *u)
 
 int do_stop(struct unit *u)
 {
-	if (unit_lock(u, unit_timeout(u, u->svc->stop_timeout_ms)) < 0)
-		return EXIT_FAILED;
-	return stop_locked(u);
+	return with_unit_lock(u, u->svc->stop_timeout_ms, stop_locked);
 }
 
-int do_restart(struct unit *u)
+static int restart_locked(struct unit *u)
 {
 	int rc;
 
-	if (unit_lock(u, unit_timeout(u, u->svc->stop_timeout_ms)) < 0)
-		return EXIT_FAILED;
 	rc = stop_locked(u);
 	if (rc != EXIT_OK)
 		return rc;
 	return start_locked(u);
+}
+
+int do_restart(struct unit *u)
+{
+	return with_unit_lock(u, u->svc->stop_timeout_ms, restart_locked);
 }

@@ -146,7 +146,5 @@ int zap_locked(struct unit *u)
 
 int do_zap(struct unit *u)
 {
-	if (unit_lock(u, unit_timeout(u, u->svc->stop_timeout_ms)) < 0)
-		return EXIT_FAILED;
-	return zap_locked(u);
+	return with_unit_lock(u, u->svc->stop_timeout_ms, zap_locked);
 }
