@@ -40,6 +40,7 @@ if [ -z "${BENCH_W:-}" ]; then
 fi
 W=$BENCH_W
 # Everything this run starts descends from the reaper, our parent.
+# shellcheck disable=SC2034 # read by bench/lib.sh
 REAPER=$PPID
 
 # shellcheck source=bench/lib.sh

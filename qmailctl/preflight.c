@@ -430,21 +430,6 @@ static int check_stunnel_cert(struct unit *u, const struct stunnel_conf *c)
 
 /* ---- running stunnel on its config ---- */
 
-static char **check_env(const struct unit *u)
-{
-	size_t n = 0, i;
-	char **env;
-
-	while (u->svc->env[n])
-		n++;
-	env = xcalloc(n + 2, sizeof *env);
-	env[0] = xmalloc(strlen(u->site->path) + 6);
-	sprintf(env[0], "PATH=%s", u->site->path);
-	for (i = 0; i < n; i++)
-		env[i + 1] = u->svc->env[i];
-	return env;
-}
-
 /* The child: stdin /dev/null, stdout and stderr to out, the service's
  * directory, user and environment; its own process group, so that a
  * stunnel that does not finish is killed with whatever it started. */
@@ -452,7 +437,7 @@ static _Noreturn void stunnel_child(const struct unit *u, const char *prog,
     const char *conf, int out, uid_t uid, gid_t gid)
 {
 	char *argv[3];
-	char **env = check_env(u);
+	char **env = unit_env(u);
 	int null = open("/dev/null", O_RDONLY);
 
 	setpgid(0, 0);

@@ -50,21 +50,6 @@ struct started {
 	long long t0;
 };
 
-static char **build_env(const struct unit *u)
-{
-	size_t n = 0, i;
-	char **env;
-
-	while (u->svc->env[n])
-		n++;
-	env = xcalloc(n + 2, sizeof *env);
-	env[0] = xmalloc(strlen(u->site->path) + 6);
-	sprintf(env[0], "PATH=%s", u->site->path);
-	for (i = 0; i < n; i++)
-		env[i + 1] = u->svc->env[i];
-	return env;
-}
-
 /* Resolves argv[0] of every element in the service's PATH. */
 static int resolve_programs(struct unit *u, char paths[EL_MAX][PATH_MAX])
 {
@@ -189,7 +174,7 @@ static int spawn_element(struct unit *u, int which, const char *path,
 static int spawn_all(struct unit *u, char paths[EL_MAX][PATH_MAX],
     struct started *st)
 {
-	char **env = build_env(u);
+	char **env = unit_env(u);
 	int pipefd[2] = { -1, -1 }, rc = -1;
 
 	if (u->nel == 2 && pipe2(pipefd, O_CLOEXEC) < 0) {
@@ -206,8 +191,7 @@ out:
 		close(pipefd[0]);
 		close(pipefd[1]);
 	}
-	free(env[0]);
-	free(env);
+	unit_env_free(env);
 	return rc;
 }
 

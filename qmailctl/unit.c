@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -259,4 +260,27 @@ char *fmt_wstatus(char *buf, size_t size, int wstatus)
 	else
 		snprintf(buf, size, "ended (status 0x%x)", wstatus);
 	return buf;
+}
+
+char **unit_env(const struct unit *u)
+{
+	size_t n = 0, i;
+	char **env;
+
+	while (u->svc->env[n])
+		n++;
+	env = xcalloc(n + 2, sizeof *env);
+	env[0] = xmalloc(strlen(u->site->path) + 6);
+	sprintf(env[0], "PATH=%s", u->site->path);
+	for (i = 0; i < n; i++)
+		env[i + 1] = u->svc->env[i];
+	return env;
+}
+
+void unit_env_free(char **env)
+{
+	if (env) {
+		free(env[0]);
+		free(env);
+	}
 }

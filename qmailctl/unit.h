@@ -71,6 +71,11 @@ long unit_timeout(const struct unit *u, long own_ms);
 
 const char *el_state_name(enum el_state s);
 
+/* The environment of the service's elements: PATH (the site's path) and
+ * the service's env lines, nothing else.  Free with unit_env_free(). */
+char **unit_env(const struct unit *u);
+void unit_env_free(char **env);
+
 /* Waits until every handle in fds has become readable (its process has
  * exited) or timeout_ms passes; returns how many are still alive.
  * Handles of -1 are skipped. */

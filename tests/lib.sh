@@ -156,3 +156,28 @@ group_live() {
 	cat /proc/[0-9]*/stat 2>/dev/null |
 		awk -v g="$1" '$5 == g && $3 != "Z" && $3 != "X" { n++ } END { print n + 0 }'
 }
+
+# pidfiles_in DIR / files_in DIR: the names in DIR (pidfiles only / every
+# name, dotfiles included), one a line, by glob rather than ls.
+pidfiles_in() { for _f in "$1"/*.pid; do [ -e "$_f" ] && echo "${_f##*/}"; done; return 0; }
+files_in() { for _f in "$1"/* "$1"/.[!.]* "$1"/..?*; do [ -e "$_f" ] && echo "${_f##*/}"; done; return 0; }
+
+# make_marked_site [LINE]: make_site with smtp, pop3 and a stand-in send
+# (LINE added to its service file), the daemons run from copies in $T/bin
+# so that every process of the site names $T in its command line: that is
+# how fixtures/psite finds them, never by a shared program's name.
+make_marked_site() {
+	make_site
+	mkdir "$T/bin"
+	cp "$FIXTURES/greeter" "$FIXTURES/qmail-standin" "$T/bin/"
+	sed -i "s|^fixtures = .*|fixtures = $T/bin|" "$T/qmailctl.conf"
+	add_plain_services
+	add_service send <<SVC
+description = stand-in qmail-send
+run = \${fixtures}/qmail-standin -n 0 -r \${T}/record
+log = multilog t \${T}/log/send
+probe = none
+settle = 20
+${1:-}
+SVC
+}

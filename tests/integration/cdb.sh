@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # smtp_port, pop3_port: set by make_site (tests/lib.sh)
 # qmailctl cdb: tcprules databases built from their sources with the real
 # tcprules, found from tcpserver's -x or the rules key; a broken source
 # fails and leaves the old database in place; a running tcpserver reads

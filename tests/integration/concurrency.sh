@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # smtp_port, pop3_port: set by make_site (tests/lib.sh)
 # Concurrency: CONC_LOOPS (default 8) loops run random start, stop,
 # restart, zap and status on the same services (smtp, pop3, send) for
 # CONC_SECONDS (default 60), each loop at most CONC_MAX_OPS commands.
@@ -30,18 +31,7 @@ LOOPS=${CONC_LOOPS:-8}
 MAXOPS=${CONC_MAX_OPS:-20000}
 SEED=${CONC_SEED:-$$}
 
-make_site
-mkdir "$T/bin"
-cp "$FIXTURES/greeter" "$FIXTURES/qmail-standin" "$T/bin/"
-sed -i "s|^fixtures = .*|fixtures = $T/bin|" "$T/qmailctl.conf"
-add_plain_services
-add_service send <<'SVC'
-description = stand-in qmail-send
-run = ${fixtures}/qmail-standin -n 0 -r ${T}/record
-log = multilog t ${T}/log/send
-probe = none
-settle = 20
-SVC
+make_marked_site
 SERVICES="smtp pop3 send"
 
 site() { PSITE_MARK="$T/" "$FIXTURES/psite"; }
@@ -184,5 +174,5 @@ fi
 q stop $SERVICES >"$T/out" 2>&1
 is_rc $? 0 "the final stop exits 0"
 check "... and leaves no process of the site" nothing_left
-check "... and no pidfile" test -z "$(ls "$T/run" | grep '\.pid$')"
+check "... and no pidfile" test -z "$(pidfiles_in "$T/run")"
 done_testing

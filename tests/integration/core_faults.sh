@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # smtp_port, pop3_port: set by make_site (tests/lib.sh)
 # qmailctl core, when things go wrong: failed starts leave nothing behind,
 # stale pidfiles never get an innocent process signalled, concurrent runs
 # are serialised, bad input is refused before anything is done.
@@ -9,7 +10,7 @@ add_plain_services
 
 nothing_left() {
 	# No pidfile, and no process of ours in any group the test saw.
-	test -z "$(ls "$T/run" 2>/dev/null | grep pid)"
+	test -z "$(pidfiles_in "$T/run")"
 }
 
 # A server that exits at once.

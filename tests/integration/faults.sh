@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # smtp_port, pop3_port: set by make_site (tests/lib.sh)
 # Faults: qmailctl killed with SIGKILL at random points of start, stop,
 # restart and zap, FAULTS_N times (default 200; the delay is uniform in 0
 # to FAULTS_MAXMS ms, default 30, half that for stop and zap); then FAULTS_ZAP_N times
@@ -33,19 +34,7 @@ N=${FAULTS_N:-200}
 N2=${FAULTS_ZAP_N:-40}
 MAXMS=${FAULTS_MAXMS:-30}
 
-make_site
-mkdir "$T/bin"
-cp "$FIXTURES/greeter" "$FIXTURES/qmail-standin" "$T/bin/"
-sed -i "s|^fixtures = .*|fixtures = $T/bin|" "$T/qmailctl.conf"
-add_plain_services
-add_service send <<'SVC'
-description = stand-in qmail-send
-run = ${fixtures}/qmail-standin -n 0 -r ${T}/record
-log = multilog t ${T}/log/send
-probe = none
-settle = 20
-stop_timeout = 5
-SVC
+make_marked_site "stop_timeout = 5"
 SERVICES="smtp pop3 send"
 add_service wedged <<'SVC'
 description = stand-in qmail-send with 5 hung deliveries
@@ -129,7 +118,8 @@ kill_site() {
 cgsite="$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)/qmailctl/$(echo "$T/run" | tr / _)"
 rm_cgroups() { [ -d "$cgsite" ] && { rmdir "$cgsite"/*/ "$cgsite" 2>/dev/null; }; return 0; }
 mounted=""
-trap 'kill_site; rm_cgroups; for _m in $mounted; do umount "$_m" 2>/dev/null; done; cleanup' EXIT
+unmount_all() { for _m in $mounted; do umount "$_m" 2>/dev/null; done; }
+trap 'kill_site; rm_cgroups; unmount_all; cleanup' EXIT
 
 # rundir_site NAME: a second site config, same services, rundir $T/NAME.
 rundir_site() {
@@ -147,7 +137,7 @@ refused_cleanly() {
 	check "... saying why, naming the run directory" grep -q "$T/$_s.*$4" "$T/out"
 	check "... nothing of the site was left running" nothing_left
 	check "... no pidfile or temporary file in the run directory" \
-		test -z "$(ls -A "$T/$_s" | grep -v -e '^fill$' -e '\.lock$')"
+		test -z "$(files_in "$T/$_s" | grep -v -e '^fill$' -e '\.lock$')"
 }
 
 rundir_site ro
@@ -250,7 +240,7 @@ while [ "$i" -lt "$N" ]; do
 		state=stopped
 		left=$(site)
 		[ -z "$left" ] || problem orphan "left after $fix: $(echo "$left" | tr '\n' ';')"
-		[ -z "$(ls "$T/run" | grep '\.pid$')" ] || problem pidfile "pidfiles left after $fix: $(ls "$T/run" | grep '\.pid$' | tr '\n' ' ')"
+		[ -z "$(pidfiles_in "$T/run")" ] || problem pidfile "pidfiles left after $fix: $(pidfiles_in "$T/run" | tr '\n' ' ')"
 		# The next run starts from a clean slate even if this one failed.
 		[ -z "$left" ] || { q zap $SERVICES >/dev/null 2>&1; state=stopped; }
 	fi
@@ -412,10 +402,10 @@ for cg in "cgroup = auto" "cgroup = no"; do
 done
 sed -i '/^cgroup = /d' "$T/qmailctl.conf"
 
-tmp=$(ls -A "$T/run" | grep -c '\.tmp$')
+tmp=$(files_in "$T/run" | grep -c '\.tmp$')
 note "temporary pidfiles left in the run directory by killed spawns: $tmp"
 check "nothing of the site is left at the end" nothing_left
 if [ -n "$cgroot" ]; then
-	check "no cgroup of the site is left after the final stop ($(ls "$cgsite" 2>/dev/null | grep -v '^cgroup\.' | grep -v '^[a-z]*\.[a-z]' | tr '\n' ' '))" test ! -d "$cgsite"
+	check "no cgroup of the site is left after the final stop ($(files_in "$cgsite" | grep -v '^cgroup\.' | grep -v '^[a-z]*\.[a-z]' | tr '\n' ' '))" test ! -d "$cgsite"
 fi
 done_testing

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # smtp_port, pop3_port: set by make_site (tests/lib.sh)
 # qmailctl against hostile input, through the real binary: configuration
 # lines of 1 MB, NUL bytes, bytes that are not UTF-8, control characters,
 # ${...} that looks recursive or multiplies, service names with / or ..,

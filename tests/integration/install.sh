@@ -13,7 +13,7 @@ mk() {
 }
 show() { sed 's/^/# /' "$T/out"; }
 files() { (cd "$R" && find . ! -type d -printf '%m %p\n' | sort); }
-dirs() { (cd "$R" && find . -mindepth 1 -type d -printf '%m %p\n' | sort); }
+dir_modes() { (cd "$R" && find . -mindepth 1 -type d -printf '%m %p\n' | sort); }
 
 # What install must lay out: the fixed names, and what is in the tree's
 # man/ and services/ by the patterns install documents.
@@ -53,7 +53,7 @@ mk install; is_rc $? 0 "make install exits 0"
 files >"$T/got"
 check "it lays out exactly the expected files, with their modes" cmp -s "$T/expected" "$T/got"
 diff "$T/expected" "$T/got" | sed 's/^/# /'
-check "every directory it made is 755" test -z "$(dirs | grep -v '^755 ')"
+check "every directory it made is 755" test -z "$(dir_modes | grep -v '^755 ')"
 check "qmailctl is the one built" cmp -s "$BUILD/qmailctl" "$R/usr/sbin/qmailctl"
 check "the config files are the tree's" cmp -s "$TOP/services/smtp" "$R/etc/qmailctl/services/smtp"
 sed "s|@SBINDIR@|/usr/sbin|g" "$TOP/init.d/qmail" >"$T/qmail"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# shellcheck disable=SC2154 # smtp_port, pop3_port: set by make_site (tests/lib.sh)
 # Load: while a client pool holds LOAD_SESSIONS (default 40) SMTP and POP3
 # sessions per service (fixtures/holder, loopback only, each hold bounded
 # by LOAD_HOLD seconds), restart and zap still confirm correctly, and stop
@@ -148,7 +149,7 @@ sed 's/^/# /' "$T/out"
 # the server and its K sessions (and maybe a churning client's)
 check "... counting the sessions it killed" \
 	test "$(awk -v k="$K" '/zapped [0-9]+ processes/ && $3 > k { n++ } END { print n + 0 }' "$T/out")" = 2
-check "... and no pidfile is left" test -z "$(ls "$T/run" | grep '\.pid$')"
+check "... and no pidfile is left" test -z "$(pidfiles_in "$T/run")"
 released zap
 q start smtp pop3 >/dev/null 2>&1
 is_rc $? 0 "start after the zap exits 0"
@@ -164,7 +165,7 @@ is_rc $rc 0 "stop with $K sessions per service exits 0"
 sed 's/^/# /' "$T/out"
 released stop
 check "... the loggers have exited too, nothing of the site is left" nothing_left
-check "... and no pidfile is left" test -z "$(ls "$T/run" | grep '\.pid$')"
+check "... and no pidfile is left" test -z "$(pidfiles_in "$T/run")"
 
 note "wall time of the command for both services, idle -> with $K held sessions each"
 note "(restart and zap also with clients churning beside them; one run on a shared host: noisy):"

@@ -106,7 +106,7 @@ while [ "$got" -lt "$N" ] && [ "$tries" -lt $((N * 3)) ]; do
 	esac
 	case $((i / 2 % 5)) in
 	0) kind=plain ;; 1) kind=group ;; 2) kind=session ;; 3) kind=orphan ;;
-	4) kind=logger ;;
+	4) kind="logger" ;;
 	esac
 
 	# A crash: the server dies, its logger drains; the pidfiles remain.
