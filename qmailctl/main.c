@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "msg.h"
 #include "plan.h"
+#include "proc.h"
 #include "rundir.h"
 #include "status.h"
 #include "transition.h"
@@ -310,6 +311,10 @@ int main(int argc, char **argv)
 		unit_init(&units[i], &site, &svcs[i], &opts);
 	}
 
+	if (!opts.dry_run && cmd->how != LIST && !proc_handles_supported())
+		die(cmd->how == STATUS ? STATUS_UNKNOWN : EXIT_FAILED,
+		    "this kernel has no pidfd_open(2): qmailctl needs Linux 5.3 "
+		    "or later to tell its processes from strangers");
 	if (opts.dry_run) {
 		for (i = 0; i < n; i++)
 			plan_show(&units[i], cmd->name);

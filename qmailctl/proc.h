@@ -58,6 +58,11 @@ int proc_self_ident(struct proc_ident *id);
  *   EPERM   the pid is 1 or the caller itself: never acted upon */
 int proc_open_recorded(const struct proc_ident *id);
 
+/* True where the kernel has pidfds (Linux 5.3).  Without them qmailctl
+ * cannot hold on to a process it has identified, and says so rather than
+ * guess (a pidfd_open that fails with ENOSYS would read as "exited"). */
+int proc_handles_supported(void);
+
 /* A handle on pid with no identity check: only for a process whose
  * identity the caller proves otherwise: a child it has not reaped yet, or
  * a pid it checks to be in its own cgroup once the handle pins it. */

@@ -182,6 +182,16 @@ static int pidfd_open_raw(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
+int proc_handles_supported(void)
+{
+	int fd = pidfd_open_raw(getpid());
+
+	if (fd < 0)
+		return errno != ENOSYS;
+	close(fd);
+	return 1;
+}
+
 int proc_open_pid(pid_t pid)
 {
 	int fd = pidfd_open_raw(pid);
