@@ -689,30 +689,28 @@ setup_b
 setup_c
 setup_d
 
+# repeat N FUNCTION...: every FUNCTION once a round, N rounds.
+# (Its variables are its own: the round functions use _n, _r and _f.)
+repeat() {
+	_rep_n=$1 _rep_i=0
+	shift
+	while [ "$_rep_i" -lt "$_rep_n" ]; do
+		_rep_i=$((_rep_i + 1))
+		for _rep_f in "$@"; do "$_rep_f"; done
+	done
+}
+
 progress "bench: A+B: $ROUNDS rounds"
-_r=0
-while [ "$_r" -lt "$ROUNDS" ]; do
-	_r=$((_r + 1))
-	round_a
-	round_b
-done
+repeat "$ROUNDS" round_a round_b
 report_a
 report_b
 
 progress "bench: C: $ZAP_ROUNDS rounds of N = $ZAP_N"
-_r=0
-while [ "$_r" -lt "$ZAP_ROUNDS" ]; do
-	_r=$((_r + 1))
-	round_c
-done
+repeat "$ZAP_ROUNDS" round_c
 report_c
 
 progress "bench: D: $ROUNDS rounds of $D_TOOLS"
-_r=0
-while [ "$_r" -lt "$ROUNDS" ]; do
-	_r=$((_r + 1))
-	round_d
-done
+repeat "$ROUNDS" round_d
 report_d
 
 say ""
