@@ -244,6 +244,58 @@ static void prepare_rundir(const struct site *site)
 	    EXIT_FAILED, "%s", why);
 }
 
+/* Every selected service file is read before anything is done, so a
+ * configuration error never leaves a half-acted set. */
+static size_t load_units(const struct site *site, char **names,
+    struct service **svcs, struct unit **units)
+{
+	struct conf_error err;
+	size_t n, i;
+
+	for (n = 0; names[n]; n++)
+		;
+	*svcs = xcalloc(n, sizeof **svcs);
+	*units = xcalloc(n, sizeof **units);
+	for (i = 0; i < n; i++) {
+		if (conf_load_service(site, names[i], &(*svcs)[i], &err) < 0)
+			die(EXIT_CONFIG, "%s", err.text);
+		unit_init(&(*units)[i], site, &(*svcs)[i], &opts);
+	}
+	return n;
+}
+
+static int dispatch(const struct command *cmd, const struct site *site,
+    struct unit *units, size_t n)
+{
+	size_t i;
+
+	if (!opts.dry_run && cmd->how != LIST && !proc_handles_supported())
+		die(cmd->how == STATUS ? STATUS_UNKNOWN : EXIT_FAILED,
+		    "this kernel has no pidfd_open(2): qmailctl needs Linux 5.3 "
+		    "or later to tell its processes from strangers");
+	if (opts.dry_run) {
+		for (i = 0; i < n; i++)
+			plan_show(&units[i], cmd->name);
+		return EXIT_OK;
+	}
+	switch (cmd->how) {
+	case CHECK:
+		return check_run(units, n);
+	case IN_WORKERS:
+		prepare_rundir(site);
+		return workers_run(units, n, cmd->act);
+	case STATUS:
+		return run_status(units, n);
+	case LIST:
+		for (i = 0; i < n; i++)
+			plan_list(&units[i]);
+		return EXIT_OK;
+	case CERT:
+		break;          /* handled before any service is loaded */
+	}
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
@@ -298,39 +350,8 @@ int main(int argc, char **argv)
 	if (!names && cmd->how == LIST)
 		names = known;
 
-	/* Every selected service file is read before anything is done, so a
-	 * configuration error never leaves a half-acted set. */
-	for (n = 0; (names ? names : site.names)[n]; n++)
-		;
-	svcs = xcalloc(n, sizeof *svcs);
-	units = xcalloc(n, sizeof *units);
-	for (i = 0; i < n; i++) {
-		if (conf_load_service(&site, (names ? names : site.names)[i],
-		    &svcs[i], &err) < 0)
-			die(EXIT_CONFIG, "%s", err.text);
-		unit_init(&units[i], &site, &svcs[i], &opts);
-	}
-
-	if (!opts.dry_run && cmd->how != LIST && !proc_handles_supported())
-		die(cmd->how == STATUS ? STATUS_UNKNOWN : EXIT_FAILED,
-		    "this kernel has no pidfd_open(2): qmailctl needs Linux 5.3 "
-		    "or later to tell its processes from strangers");
-	if (opts.dry_run) {
-		for (i = 0; i < n; i++)
-			plan_show(&units[i], cmd->name);
-		rc = EXIT_OK;
-	} else if (cmd->how == CHECK) {
-		rc = check_run(units, n);
-	} else if (cmd->how == IN_WORKERS) {
-		prepare_rundir(&site);
-		rc = workers_run(units, n, cmd->act);
-	} else if (cmd->how == STATUS)
-		rc = run_status(units, n);
-	else {
-		for (i = 0; i < n; i++)
-			plan_list(&units[i]);
-		rc = EXIT_OK;
-	}
+	n = load_units(&site, names ? names : site.names, &svcs, &units);
+	rc = dispatch(cmd, &site, units, n);
 
 	for (i = 0; i < n; i++)
 		conf_free_service(&svcs[i]);
