@@ -60,6 +60,19 @@ static void describe_element(const struct element *e, char *buf, size_t size)
 	}
 }
 
+/* With -v: what zap would reach, the cgroup or only the process group. */
+static void describe_reach(const struct unit *u)
+{
+	const struct element *run = &u->el[EL_RUN];
+
+	if (u->cgroup[0])
+		printf("%s: in cgroup %s\n", u->svc->name, u->cgroup);
+	else if (run->state == EL_ALIVE)
+		printf("%s: in process group %d (no cgroup: zap reaches what "
+		    "stays in the group)\n", u->svc->name,
+		    (int)(run->id.pgid ? run->id.pgid : run->id.pid));
+}
+
 int status_text(struct unit *u)
 {
 	char a[512], b[512];
@@ -79,6 +92,8 @@ int status_text(struct unit *u)
 		printf("%s: %s (%s, %s)\n", u->svc->name, word, a, b);
 	} else
 		printf("%s: %s (%s)\n", u->svc->name, word, a);
+	if (u->opts->verbose)
+		describe_reach(u);
 	return code;
 }
 
@@ -123,7 +138,12 @@ int status_json(struct unit *u, int first)
 	json_string(stdout, u->svc->name);
 	printf(",\"description\":");
 	json_string(stdout, u->svc->description);
-	printf(",\"state\":\"%s\",\"status\":%d,\"elements\":[", word, code);
+	printf(",\"state\":\"%s\",\"status\":%d,\"cgroup\":", word, code);
+	if (u->cgroup[0])
+		json_string(stdout, u->cgroup);
+	else
+		printf("null");
+	printf(",\"elements\":[");
 	for (i = 0; i < u->nel; i++) {
 		if (i)
 			putchar(',');

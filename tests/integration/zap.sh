@@ -134,6 +134,10 @@ if [ -n "$cgroot" ] && [ -w "$cgroot" ]; then
 	leader=$(pid_of send)
 	esc=$(escaped_of "$leader")
 	check "one delivery escaped its group (pid $esc)" test -n "$esc"
+	q -v status send >"$T/st"
+	check "status -v says the server is in a cgroup" grep -q '^send: in cgroup /' "$T/st"
+	q status --json send >"$T/st"
+	check "status --json names the cgroup" grep -q '"cgroup":"/' "$T/st"
 	q -v zap send >"$T/out" 2>&1
 	is_rc $? 0 "with a cgroup, zap exits 0"
 	sed 's/^/# /' "$T/out"
@@ -146,6 +150,11 @@ start_wedged 5
 leader=$(pid_of send)
 esc=$(escaped_of "$leader")
 track_pid "$esc"
+q -v status send >"$T/st"
+check "without a cgroup, status -v says only the process group is reached" \
+	grep -q "^send: in process group $leader (no cgroup" "$T/st"
+q status --json send >"$T/st"
+check "... and status --json has no cgroup" grep -q '"cgroup":null' "$T/st"
 q zap send >"$T/out" 2>&1
 is_rc $? 1 "without a cgroup, zap of a group with an escaped process exits 1"
 sed 's/^/# /' "$T/out"
