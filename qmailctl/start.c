@@ -353,6 +353,13 @@ static int prepare_cgroup(struct unit *u)
 
 /* The last line the logger wrote, if it is multilog and we can find it:
  * what a failing server said is usually the best explanation there is. */
+static int is_multilog(const char *word)
+{
+	const char *slash = strrchr(word, '/');
+
+	return !strcmp(slash ? slash + 1 : word, "multilog");
+}
+
 static void log_tail(const struct unit *u, char *buf, size_t size)
 {
 	char path[PATH_MAX + 16], text[4096], *line, *end;
@@ -361,9 +368,13 @@ static void log_tail(const struct unit *u, char *buf, size_t size)
 	int fd, i;
 
 	buf[0] = 0;
-	if (u->nel < 2 || strcmp(u->el[EL_LOG].program, "multilog"))
+	if (u->nel < 2)
 		return;
-	for (i = 0; u->svc->log[i]; i++)
+	/* multilog may come after setuidgid or softlimit: its directory is
+	 * its last argument that is a path. */
+	for (i = 0; u->svc->log[i] && !is_multilog(u->svc->log[i]); i++)
+		;
+	for (; u->svc->log[i]; i++)
 		if (u->svc->log[i][0] == '/' || u->svc->log[i][0] == '.')
 			dir = u->svc->log[i];
 	if (!dir)

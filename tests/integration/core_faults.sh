@@ -26,6 +26,11 @@ sed 's/^/# /' "$T/out"
 check "... and says how it exited" grep -q '^quick: failed: sh [0-9]* exited 3' "$T/out"
 check "... with the last line its logger got" grep -q '(log: quick is leaving)' "$T/out"
 check "... and leaves no pidfile" nothing_left
+# The shipped services run multilog under setuidgid: the tail is found too.
+sed -i 's|^log = multilog|log = setuidgid root multilog|' "$T/services/quick"
+q start quick >"$T/out" 2>&1
+is_rc $? 1 "the same with setuidgid before multilog: exit 1"
+check "... and the logger's last line still comes back" grep -q '(log: quick is leaving)' "$T/out"
 
 # The port is already in use: tcpserver's own message comes back.
 "$FIXTURES/../../pido" "$T/holder.pid" tcpserver -H -l 0 -R 127.0.0.1 "$smtp_port" true &
