@@ -58,6 +58,26 @@ static void report_escaped(struct unit *u, const struct zapped *z)
 	    z->escaped > ESCAPED_SHOWN ? " ..." : "");
 }
 
+static void report_zapped(struct unit *u, const struct zapped *z,
+    long long t0)
+{
+	char took[32];
+	int total = z->found;
+
+	/* Processes forked after we counted are the ones TERM or KILL
+	 * reached beyond the count. */
+	if (z->term > total)
+		total = z->term;
+	if (z->kill > total)
+		total = z->kill;
+	fmt_duration(took, sizeof took, (double)(clock_ms() - t0) / 1000);
+	if (total == 0)
+		say(u, "not running");
+	else
+		say(u, "zapped %d process%s (%d by KILL) in %s", total,
+		    total == 1 ? "" : "es", z->kill, took);
+}
+
 /* TERM, grace, KILL, confirm.  Returns the members left alive. */
 static int kill_group(struct unit *u, const struct group_id *g,
     struct zapped *z)
@@ -97,15 +117,16 @@ int zap_locked(struct unit *u)
 	struct zapped z;
 	struct group_id g;
 	long long t0 = clock_ms();
-	char took[32];
-	int left = 0, i, total;
+	int left = 0, i;
 
 	memset(&z, 0, sizeof z);
 	unit_observe(u);
 	if (has_group(u)) {
 		group_of(&run->id, u->cgroup, &g);
-		sayv(u, "zapping %s %s", u->cgroup[0] ? "cgroup" :
-		    "process group", u->cgroup[0] ? u->cgroup : "");
+		if (u->cgroup[0])
+			sayv(u, "zapping cgroup %s", u->cgroup);
+		else
+			sayv(u, "zapping process group %d", (int)g.pgid);
 		z.escaped = group_escaped(&g, z.esc, ESCAPED_SHOWN);
 		left = kill_group(u, &g, &z);
 	}
@@ -124,19 +145,7 @@ int zap_locked(struct unit *u)
 		unit_forget(&u->el[i]);
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
-	fmt_duration(took, sizeof took, (double)(clock_ms() - t0) / 1000);
-	/* Processes forked after we counted are the ones TERM or KILL
-	 * reached beyond the count. */
-	total = z.found;
-	if (z.term > total)
-		total = z.term;
-	if (z.kill > total)
-		total = z.kill;
-	if (total == 0)
-		say(u, "not running");
-	else
-		say(u, "zapped %d process%s (%d by KILL) in %s", total,
-		    total == 1 ? "" : "es", z.kill, took);
+	report_zapped(u, &z, t0);
 	if (z.escaped > 0) {
 		report_escaped(u, &z);
 		return EXIT_FAILED;
