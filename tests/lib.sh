@@ -181,3 +181,26 @@ settle = 20
 ${1:-}
 SVC
 }
+
+# The processes of a marked site (see make_marked_site), found by $T in
+# their command lines: all of them; those that are qmailctl itself (its
+# workers, or an element not yet exec'd); the rest, the daemons.
+site() { PSITE_MARK="$T/" "$FIXTURES/psite"; }
+qmailctls() { site | awk '$6 == "qmailctl"'; }
+no_qmailctl() { test -z "$(qmailctls)"; }
+daemons() { site | awk '$6 != "qmailctl"'; }
+site_empty() { test -z "$(site)"; }
+
+# site_roles: "ROLE PID" for every server and logger of the site.  A server
+# is a listener: a tcpserver with the service's port that leads its group
+# (a session's tcpserver child does not), or the stand-in's qmail-send.
+# (Paths reach awk through the environment: an argument naming $T would
+# make awk a process of the site.)
+site_roles() {
+	daemons | SP=" $smtp_port " PP=" $pop3_port " LD="$T/log/" awk '
+		$6 == "tcpserver" && $1 == $3 && index($0, ENVIRON["SP"]) { print "smtp", $1 }
+		$6 == "tcpserver" && $1 == $3 && index($0, ENVIRON["PP"]) { print "pop3", $1 }
+		$6 == "qmail-send" && $1 == $3 { print "send", $1 }
+		$6 == "multilog" && index($0, ENVIRON["LD"]) {
+			n = split($0, w, "/"); print "log-" w[n], $1 }'
+}

@@ -34,28 +34,11 @@ SEED=${CONC_SEED:-$$}
 make_marked_site
 SERVICES="smtp pop3 send"
 
-site() { PSITE_MARK="$T/" "$FIXTURES/psite"; }
-daemons() { site | awk '$6 != "qmailctl"'; }
-no_qmailctl() { test -z "$(site | awk '$6 == "qmailctl"')"; }
-nothing_left() { test -z "$(site)"; }
-
-# servers_and_loggers: "ROLE PID" for every server and logger of the site.
-# (Paths reach awk through the environment: an argument naming $T would
-# make awk a process of the site.)
-servers_and_loggers() {
-	daemons | SP=" $smtp_port " PP=" $pop3_port " LD="$T/log/" awk '
-		$6 == "tcpserver" && $1 == $3 && index($0, ENVIRON["SP"]) { print "smtp", $1 }
-		$6 == "tcpserver" && $1 == $3 && index($0, ENVIRON["PP"]) { print "pop3", $1 }
-		$6 == "qmail-send" && $1 == $3 { print "send", $1 }
-		$6 == "multilog" && index($0, ENVIRON["LD"]) {
-			n = split($0, w, "/"); print "log-" w[n], $1 }'
-}
-
 sampler() {
 	_end=$(( $(date +%s) + SECS + 60 ))
 	_samples=0
 	while [ ! -e "$T/stop-sampling" ] && [ "$(date +%s)" -lt "$_end" ]; do
-		servers_and_loggers >"$T/sample"
+		site_roles >"$T/sample"
 		_samples=$((_samples + 1))
 		for _role in $(cut -d' ' -f1 "$T/sample" | sort | uniq -d); do
 			_pids=$(awk -v r="$_role" '$1 == r { print $2 }' "$T/sample")
@@ -173,6 +156,6 @@ else
 fi
 q stop $SERVICES >"$T/out" 2>&1
 is_rc $? 0 "the final stop exits 0"
-check "... and leaves no process of the site" nothing_left
+check "... and leaves no process of the site" site_empty
 check "... and no pidfile" test -z "$(pidfiles_in "$T/run")"
 done_testing

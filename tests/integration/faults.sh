@@ -46,14 +46,6 @@ stop_timeout = 0.2
 zap_grace = 30
 SVC
 
-site() { PSITE_MARK="$T/" "$FIXTURES/psite"; }
-# Processes of the site that are qmailctl itself (workers, or an element
-# not yet exec'd).
-qmailctls() { site | awk '$6 == "qmailctl"'; }
-no_qmailctl() { test -z "$(qmailctls)"; }
-# Every site process but qmailctl: the daemons.
-daemons() { site | awk '$6 != "qmailctl"'; }
-nothing_left() { test -z "$(site)"; }
 
 # (Paths reach awk through the environment or stdin where a scan may run
 # beside it: an argument naming $T would make awk a process of the site.)
@@ -92,17 +84,6 @@ unrecorded() {
 		!($3 in rec) { print }'
 }
 
-# roles: "ROLE PID" for every server and logger of the site.  A server is
-# a listener: a tcpserver with the service's port that leads its group (a
-# session's tcpserver child does not), or the stand-in's qmail-send.
-roles() {
-	daemons | SP=" $smtp_port " PP=" $pop3_port " LD="$T/log/" awk '
-		$6 == "tcpserver" && $1 == $3 && index($0, ENVIRON["SP"]) { print "smtp", $1 }
-		$6 == "tcpserver" && $1 == $3 && index($0, ENVIRON["PP"]) { print "pop3", $1 }
-		$6 == "qmail-send" && $1 == $3 { print "send", $1 }
-		$6 == "multilog" && index($0, ENVIRON["LD"]) {
-			n = split($0, w, "/"); print "log-" w[n], $1 }'
-}
 
 # --- A read-only or full run directory -------------------------------------
 
@@ -135,7 +116,7 @@ refused_cleanly() {
 	sed 's/^/# /' "$T/out"
 	if [ "$_rc" = 0 ]; then fail "$_what: start fails (exit $_rc)"; else ok "$_what: start fails (exit $_rc)"; fi
 	check "... saying why, naming the run directory" grep -q "$T/$_s.*$4" "$T/out"
-	check "... nothing of the site was left running" nothing_left
+	check "... nothing of the site was left running" site_empty
 	check "... no pidfile or temporary file in the run directory" \
 		test -z "$(files_in "$T/$_s" | grep -v -e '^fill$' -e '\.lock$')"
 }
@@ -226,7 +207,7 @@ while [ "$i" -lt "$N" ]; do
 
 	if [ "$fix" = start ]; then
 		state=running
-		roles >"$T/roles"
+		site_roles >"$T/roles"
 		counts=$(cut -d' ' -f1 "$T/roles" | LC_ALL=C sort | uniq -c | tr -s ' ' | tr '\n' ',')
 		[ "$counts" = " 1 log-pop3, 1 log-send, 1 log-smtp, 1 pop3, 1 send, 1 smtp," ] ||
 			problem servers "servers and loggers after start: $counts"
@@ -361,7 +342,7 @@ if [ -n "$cgroot" ] && [ -w "$cgroot" ]; then
 	q start smtp >/dev/null 2>&1
 	check "smtp runs in a cgroup of its own" test -d "$cgsite/smtp"
 	kill -KILL "$(pid_of smtp)" "$(pid_of smtp log)"
-	wait_for 5 nothing_left
+	wait_for 5 site_empty
 	q stop smtp >"$T/out" 2>&1
 	is_rc $? 0 "after a crash of smtp and its logger, stop exits 0"
 	check "... and removes the crashed server's empty cgroup" test ! -d "$cgsite/smtp"
@@ -397,14 +378,14 @@ for cg in "cgroup = auto" "cgroup = no"; do
 		check "($cg) ... and no process of the old group is left ($(old_group))" test "$(old_group)" = 0
 		kill -KILL "-$P" 2>/dev/null
 		q zap wedged >/dev/null 2>&1
-		wait_for 5 nothing_left
+		wait_for 5 site_empty
 	done
 done
 sed -i '/^cgroup = /d' "$T/qmailctl.conf"
 
 tmp=$(files_in "$T/run" | grep -c '\.tmp$')
 note "temporary pidfiles left in the run directory by killed spawns: $tmp"
-check "nothing of the site is left at the end" nothing_left
+check "nothing of the site is left at the end" site_empty
 if [ -n "$cgroot" ]; then
 	check "no cgroup of the site is left after the final stop ($(files_in "$cgsite" | grep -v '^cgroup\.' | grep -v '^[a-z]*\.[a-z]' | tr '\n' ' '))" test ! -d "$cgsite"
 fi

@@ -39,8 +39,6 @@ log = multilog t ${T}/log/pop3
 probe = tcp 127.0.0.1 ${pop3_port} +OK
 SVC
 
-site() { PSITE_MARK="$T/" "$FIXTURES/psite"; }
-nothing_left() { test -z "$(site)"; }
 # On every exit path: whatever of the site still runs (lib.sh's cleanup
 # goes by pidfiles), then lib.sh's cleanup.
 kill_site() { for _p in $(site | awk '{ print $1 }'); do kill -KILL "$_p" 2>/dev/null; done; }
@@ -164,7 +162,7 @@ timed stop smtp pop3; load_stop=$ms
 is_rc $rc 0 "stop with $K sessions per service exits 0"
 sed 's/^/# /' "$T/out"
 released stop
-check "... the loggers have exited too, nothing of the site is left" nothing_left
+check "... the loggers have exited too, nothing of the site is left" site_empty
 check "... and no pidfile is left" test -z "$(pidfiles_in "$T/run")"
 
 note "wall time of the command for both services, idle -> with $K held sessions each"
