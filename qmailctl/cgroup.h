@@ -37,13 +37,13 @@ int cgroup_count(const char *path);
 
 /* Sends sig (then sig2, unless 0) to each process still in the cgroup,
  * each through a pidfd opened and then checked to be in this cgroup.
- * Returns how many got sig. */
-int cgroup_signal(const char *path, int sig, int sig2);
+ * Returns how many got sig; *err as for group_signal (group.h). */
+int cgroup_signal(const char *path, int sig, int sig2, int *err);
 
 /* Kills everything in the cgroup at once (cgroup.kill, Linux 5.14), or
  * each process with SIGKILL where cgroup.kill does not exist.  Returns
- * how many processes were in it. */
-int cgroup_kill(const char *path);
+ * how many processes were in it; *err as for cgroup_signal. */
+int cgroup_kill(const char *path, int *err);
 
 /* Waits up to timeout_ms until the cgroup has no live process (woken by
  * the kernel's cgroup.events notification).  Returns those left. */

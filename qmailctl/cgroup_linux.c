@@ -146,15 +146,16 @@ static int in_cgroup(pid_t pid, const char *path)
  * descendants are ever in it, and nothing leaves it without privilege.
  * The pidfd pins the process first, so a pid that was reused after the
  * list was read names a process outside the cgroup and is skipped. */
-static int signal_one(pid_t pid, const char *path, int sig, int sig2)
+static int signal_one(pid_t pid, const char *path, int sig, int sig2,
+    int *err)
 {
 	int fd = proc_open_pid(pid), sent = 0;
 
 	if (fd < 0)
 		return 0;
-	if (in_cgroup(pid, path) && proc_signal(fd, sig) == 0) {
-		sent = 1;
-		if (sig2)
+	if (in_cgroup(pid, path)) {
+		sent = proc_signal_counted(fd, sig, err);
+		if (sent && sig2)
 			proc_signal(fd, sig2);
 	}
 	close(fd);
@@ -171,24 +172,28 @@ int cgroup_count(const char *path)
 	return pids || n == 0 ? n : -1;
 }
 
-int cgroup_signal(const char *path, int sig, int sig2)
+int cgroup_signal(const char *path, int sig, int sig2, int *err)
 {
 	pid_t *pids;
 	int n, i, sent = 0;
 
+	if (err)
+		*err = 0;
 	pids = list_pids(path, &n);
 	for (i = 0; i < n; i++)
-		sent += signal_one(pids[i], path, sig, sig2);
+		sent += signal_one(pids[i], path, sig, sig2, err);
 	free(pids);
 	return sent;
 }
 
-int cgroup_kill(const char *path)
+int cgroup_kill(const char *path, int *err)
 {
 	int n = cgroup_count(path);
 
+	if (err)
+		*err = 0;
 	if (n > 0 && write_file(path, "cgroup.kill", "1\n") < 0)
-		cgroup_signal(path, SIGKILL, 0);
+		cgroup_signal(path, SIGKILL, 0, err);
 	return n < 0 ? 0 : n;
 }
 

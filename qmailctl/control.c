@@ -21,8 +21,11 @@ static int running(struct unit *u)
 static int signal_server(struct unit *u, int sig)
 {
 	struct element *run = &u->el[EL_RUN];
+	int rc = unit_signal(u, run, sig);
 
-	if (proc_signal(run->handle, sig) < 0) {
+	if (rc < 0)
+		return EXIT_FAILED;
+	if (rc > 0) {
 		sayerr(u, "%s %d exited before SIG%s reached it", run->program,
 		    (int)run->id.pid, sigabbrev_np(sig));
 		return EXIT_NOT_RUNNING;
@@ -37,10 +40,15 @@ static int signal_server(struct unit *u, int sig)
 static int signal_group(struct unit *u, int sig)
 {
 	struct group_id g;
-	int n;
+	int n, err;
 
 	group_of(&u->el[EL_RUN].id, u->cgroup, &g);
-	n = group_signal(&g, sig, 0);
+	n = group_signal(&g, sig, 0, &err);
+	if (err) {
+		sayerr(u, "unable to send SIG%s to every process of the group "
+		    "(sent to %d): %s", sigabbrev_np(sig), n, strerror(err));
+		return EXIT_FAILED;
+	}
 	say(u, "sent SIG%s to %d process%s", sigabbrev_np(sig), n,
 	    n == 1 ? "" : "es");
 	return EXIT_OK;

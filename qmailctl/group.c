@@ -19,6 +19,7 @@ struct walk {
 	int sig;                /* 0: only count */
 	int sig2;               /* sent after sig, unless 0 */
 	int n;
+	int *err;               /* the first refusal's errno, or NULL */
 };
 
 static int member(const struct group_id *g, const struct proc_info *pi)
@@ -48,7 +49,7 @@ static int visit(const struct proc_info *pi, void *arg)
 	fd = proc_open_recorded(&id);
 	if (fd < 0)
 		return 0;       /* exited, or not the process we saw */
-	if (proc_signal(fd, w->sig) == 0) {
+	if (proc_signal_counted(fd, w->sig, w->err)) {
 		w->n++;
 		if (w->sig2)
 			proc_signal(fd, w->sig2);
@@ -88,28 +89,31 @@ void group_of(const struct proc_ident *leader, const char *cgroup,
 		snprintf(g->cgroup, sizeof g->cgroup, "%s", cgroup);
 }
 
-static int pgroup_walk(const struct group_id *g, int sig, int sig2)
+static int pgroup_walk(const struct group_id *g, int sig, int sig2,
+    int *err)
 {
-	struct walk w = { g, sig, sig2, 0 };
+	struct walk w = { g, sig, sig2, 0, err };
 
+	if (err)
+		*err = 0;
 	if (g->pgid <= 1)
 		return 0;
 	proc_each(visit, &w);
 	return w.n;
 }
 
-int group_signal(const struct group_id *g, int sig, int sig2)
+int group_signal(const struct group_id *g, int sig, int sig2, int *err)
 {
 	if (g->cgroup[0])
-		return cgroup_signal(g->cgroup, sig, sig2);
-	return pgroup_walk(g, sig, sig2);
+		return cgroup_signal(g->cgroup, sig, sig2, err);
+	return pgroup_walk(g, sig, sig2, err);
 }
 
-int group_kill(const struct group_id *g)
+int group_kill(const struct group_id *g, int *err)
 {
 	if (g->cgroup[0])
-		return cgroup_kill(g->cgroup);
-	return pgroup_walk(g, SIGKILL, 0);
+		return cgroup_kill(g->cgroup, err);
+	return pgroup_walk(g, SIGKILL, 0, err);
 }
 
 int group_count(const struct group_id *g)
@@ -119,7 +123,7 @@ int group_count(const struct group_id *g)
 
 		return n < 0 ? 0 : n;
 	}
-	return pgroup_walk(g, 0, 0);
+	return pgroup_walk(g, 0, 0, NULL);
 }
 
 int group_wait_empty(const struct group_id *g, long long deadline)

@@ -26,12 +26,15 @@ void group_of(const struct proc_ident *leader, const char *cgroup,
     struct group_id *g);
 
 /* Sends sig, then sig2 unless 0, to every live member (TERM then CONT, so
- * that a stopped process acts on it); returns how many got sig. */
-int group_signal(const struct group_id *g, int sig, int sig2);
+ * that a stopped process acts on it); returns how many got sig.
+ * *err, unless err is NULL, is set to the errno of the first member that
+ * refused the signal (a security policy), 0 when none did; a member that
+ * exited meanwhile did not refuse. */
+int group_signal(const struct group_id *g, int sig, int sig2, int *err);
 
 /* KILL to every member (cgroup.kill where there is a cgroup); returns
- * how many there were. */
-int group_kill(const struct group_id *g);
+ * how many there were.  *err as for group_signal. */
+int group_kill(const struct group_id *g, int *err);
 
 /* How many live (not yet exited) members there are now. */
 int group_count(const struct group_id *g);

@@ -34,23 +34,24 @@ struct command {
 	const char *name;
 	enum how how;
 	int (*act)(struct unit *);      /* for IN_WORKERS */
+	int signals;                    /* its work is signalling processes */
 	const char *help;
 };
 
 static const struct command commands[] = {
-	{ "start", IN_WORKERS, do_start, "start services not running, confirm each is ready" },
-	{ "stop", IN_WORKERS, do_stop, "stop services, confirm every process has exited" },
-	{ "restart", IN_WORKERS, do_restart, "stop, then start" },
-	{ "zap", IN_WORKERS, do_zap, "kill each server's whole process group (or cgroup)" },
-	{ "status", STATUS, NULL, "state, pids and uptime (--json for machines)" },
-	{ "reload", IN_WORKERS, do_reload, "send the reload signal (qmail-send: HUP)" },
-	{ "flush", IN_WORKERS, do_flush, "send the flush signal (qmail-send: ALRM)" },
-	{ "pause", IN_WORKERS, do_pause, "STOP every process of the server" },
-	{ "cont", IN_WORKERS, do_cont, "CONT every process of the server" },
-	{ "cdb", IN_WORKERS, do_cdb, "rebuild each tcprules .cdb from its .rules" },
-	{ "check", CHECK, NULL, "probe now, check certificates (monitoring-plugins form)" },
-	{ "cert", CERT, NULL, "make a self-signed certificate+key PEM [FILE]" },
-	{ "list", LIST, NULL, "the configured services and what each runs" },
+	{ "start", IN_WORKERS, do_start, 0, "start services not running, confirm each is ready" },
+	{ "stop", IN_WORKERS, do_stop, 1, "stop services, confirm every process has exited" },
+	{ "restart", IN_WORKERS, do_restart, 1, "stop, then start" },
+	{ "zap", IN_WORKERS, do_zap, 1, "kill each server's whole process group (or cgroup)" },
+	{ "status", STATUS, NULL, 0, "state, pids and uptime (--json for machines)" },
+	{ "reload", IN_WORKERS, do_reload, 1, "send the reload signal (qmail-send: HUP)" },
+	{ "flush", IN_WORKERS, do_flush, 1, "send the flush signal (qmail-send: ALRM)" },
+	{ "pause", IN_WORKERS, do_pause, 1, "STOP every process of the server" },
+	{ "cont", IN_WORKERS, do_cont, 1, "CONT every process of the server" },
+	{ "cdb", IN_WORKERS, do_cdb, 0, "rebuild each tcprules .cdb from its .rules" },
+	{ "check", CHECK, NULL, 0, "probe now, check certificates (monitoring-plugins form)" },
+	{ "cert", CERT, NULL, 0, "make a self-signed certificate+key PEM [FILE]" },
+	{ "list", LIST, NULL, 0, "the configured services and what each runs" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -273,6 +274,11 @@ static int dispatch(const struct command *cmd, const struct site *site,
 		die(cmd->how == STATUS ? STATUS_UNKNOWN : EXIT_FAILED,
 		    "this kernel has no pidfd_open(2): qmailctl needs Linux 5.3 "
 		    "or later to tell its processes from strangers");
+	/* start signals only to undo a failed start; it reports there. */
+	if (!opts.dry_run && cmd->signals && !proc_signals_supported())
+		die(EXIT_FAILED, "%s: unable to signal through a pidfd "
+		    "(pidfd_send_signal: %s): refusing to signal by bare pid",
+		    cmd->name, strerror(errno));
 	if (opts.dry_run) {
 		for (i = 0; i < n; i++)
 			plan_show(&units[i], cmd->name);

@@ -63,6 +63,18 @@ int proc_open_recorded(const struct proc_ident *id);
  * guess (a pidfd_open that fails with ENOSYS would read as "exited"). */
 int proc_handles_supported(void);
 
+/* True where a signal can be sent through a pidfd (pidfd_send_signal,
+ * Linux 5.1); else false with errno saying why.  Every kernel with
+ * pidfd_open has it, but an emulator may not: valgrind, up to 3.27 at
+ * least, answers ENOSYS.  Commands whose work is signalling refuse to run
+ * then, rather than fall back to a bare pid. */
+int proc_signals_supported(void);
+
+/* proc_signal for one member of a group: returns 1 when sent, 0 when not;
+ * a refusal other than "exited" (ESRCH) is kept in *err, unless err is
+ * NULL or holds an earlier one. */
+int proc_signal_counted(int handle, int sig, int *err);
+
 /* A handle on pid with no identity check: only for a process whose
  * identity the caller proves otherwise: a child it has not reaped yet, or
  * a pid it checks to be in its own cgroup once the handle pins it. */

@@ -192,6 +192,19 @@ int proc_handles_supported(void)
 	return 1;
 }
 
+int proc_signals_supported(void)
+{
+	int fd = pidfd_open_raw(getpid()), ok, err;
+
+	if (fd < 0)
+		return 0;
+	ok = proc_signal(fd, 0) == 0;   /* signal 0: checks, sends nothing */
+	err = errno;
+	close(fd);
+	errno = err;
+	return ok;
+}
+
 int proc_open_pid(pid_t pid)
 {
 	int fd = pidfd_open_raw(pid);
@@ -328,6 +341,15 @@ pid_t proc_fork_into(int cgroup_fd)
 int proc_signal(int handle, int sig)
 {
 	return (int)syscall(SYS_pidfd_send_signal, handle, sig, NULL, 0);
+}
+
+int proc_signal_counted(int handle, int sig, int *err)
+{
+	if (proc_signal(handle, sig) == 0)
+		return 1;
+	if (err && !*err && errno != ESRCH)
+		*err = errno;
+	return 0;
 }
 
 double proc_uptime(unsigned long long start)

@@ -97,7 +97,8 @@ static int clear_leftovers(struct unit *u)
 		struct element *e = &u->el[i];
 
 		if (e->state == EL_ALIVE) {
-			proc_signal(e->handle, SIGTERM);
+			if (unit_signal(u, e, SIGTERM) < 0)
+				return EXIT_FAILED;
 			proc_signal(e->handle, SIGCONT);
 			if (wait_handles(&e->handle, 1, ABORT_GRACE_MS) > 0) {
 				sayerr(u, "%s %d (left from an earlier run) did "
@@ -296,9 +297,9 @@ static void start_abort(struct unit *u)
 
 	if (run->state == EL_ALIVE) {
 		group_of(&run->id, u->cgroup, &g);
-		group_signal(&g, SIGTERM, SIGCONT);
+		group_signal(&g, SIGTERM, SIGCONT, NULL);
 		if (group_wait_empty(&g, clock_ms() + ABORT_GRACE_MS) > 0) {
-			group_kill(&g);
+			group_kill(&g, NULL);
 			group_wait_empty(&g, clock_ms() + ABORT_GRACE_MS);
 		}
 		reap(run);

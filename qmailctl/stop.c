@@ -90,13 +90,14 @@ int stop_locked(struct unit *u)
 	deadline = t0 + unit_timeout(u, u->svc->stop_timeout_ms);
 	group_of(&run->id, u->cgroup, &g);
 	if (run->state == EL_ALIVE) {
-		proc_signal(run->handle, SIGTERM);
+		if (unit_signal(u, run, SIGTERM) < 0)
+			return EXIT_FAILED;
 		proc_signal(run->handle, SIGCONT);
 		if (wait_handles(&run->handle, 1, clock_left(deadline)) > 0)
 			return timed_out(u, run, 0, t0);
 	}
 	if (run->state != EL_ABSENT && run->state != EL_BROKEN &&
-	    (n = group_signal(&g, SIGTERM, SIGCONT)) > 0) {
+	    (n = group_signal(&g, SIGTERM, SIGCONT, NULL)) > 0) {
 		sayv(u, "sent TERM to %d process%s left in %s's group", n,
 		    n == 1 ? "" : "es", run->program);
 	}

@@ -202,6 +202,17 @@ void sayerr(const struct unit *u, const char *fmt, ...)
 	va_end(ap);
 }
 
+int unit_signal(struct unit *u, const struct element *e, int sig)
+{
+	if (proc_signal(e->handle, sig) == 0)
+		return 0;
+	if (errno == ESRCH)
+		return 1;
+	sayerr(u, "unable to send SIG%s to %s %d: %s", sigabbrev_np(sig),
+	    e->program, (int)e->id.pid, strerror(errno));
+	return -1;
+}
+
 char *fmt_duration(char *buf, size_t size, double s)
 {
 	long t = (long)s;

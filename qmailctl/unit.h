@@ -81,6 +81,12 @@ void unit_env_free(char **env);
  * Handles of -1 are skipped. */
 int wait_handles(const int *fds, int n, long timeout_ms);
 
+/* Sends sig to element e through its pidfd.  Returns 0 when it was sent,
+ * 1 when e had already exited (the caller's wait sees that), and -1 when
+ * the kernel refused it (an LSM policy, an emulator without
+ * pidfd_send_signal), after reporting why with sayerr(). */
+int unit_signal(struct unit *u, const struct element *e, int sig);
+
 /* Describes an exit status from waitpid: "exited 111", "killed by SIGKILL". */
 char *fmt_wstatus(char *buf, size_t size, int wstatus);
 

@@ -27,6 +27,7 @@
 
 struct zapped {
 	int found, term, kill, escaped;
+	int kill_refused;       /* errno of a refused KILL, else 0 */
 	pid_t esc[ESCAPED_SHOWN];
 };
 
@@ -85,11 +86,13 @@ static int kill_group(struct unit *u, const struct group_id *g,
 	long grace = u->svc->zap_grace_ms;
 
 	z->found = group_count(g);
-	z->term = group_signal(g, SIGTERM, SIGCONT);
+	z->term = group_signal(g, SIGTERM, SIGCONT, NULL);
 	if (group_wait_empty(g, clock_ms() + grace) == 0)
 		return 0;
-	z->kill = group_kill(g);
-	return group_wait_empty(g, clock_ms() + ZAP_CONFIRM_MS);
+	z->kill = group_kill(g, &z->kill_refused);
+	/* A refused KILL will not be undone by waiting. */
+	return group_wait_empty(g, clock_ms() +
+	    (z->kill_refused ? 0 : ZAP_CONFIRM_MS));
 }
 
 /* The logger exits on EOF once the last writer is gone; if something
@@ -129,6 +132,12 @@ int zap_locked(struct unit *u)
 			sayv(u, "zapping process group %d", (int)g.pgid);
 		z.escaped = group_escaped(&g, z.esc, ESCAPED_SHOWN);
 		left = kill_group(u, &g, &z);
+	}
+	if (left > 0 && z.kill_refused) {
+		sayerr(u, "%d process%s of the group still running: unable to "
+		    "send SIGKILL: %s", left, left == 1 ? "" : "es",
+		    strerror(z.kill_refused));
+		return EXIT_FAILED;
 	}
 	if (left > 0) {
 		sayerr(u, "%d process%s of the group survived KILL after %d ms "
