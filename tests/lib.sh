@@ -133,6 +133,57 @@ probe = tcp 127.0.0.1 ${pop3_port} +OK
 SVC
 }
 
+# TLS services as the shipped ones run them: tcpserver drops to
+# nobody/nogroup, then runs stunnel in inetd mode with the stand-in greeter
+# behind it.  Everything they read below $T must be readable by nobody
+# (chmod 755 "$T"); the configs go in $T/stunnel.
+# stunnel_conf NAME GREETER-MODE CERT [EXTRA-LINE]: the stunnel config.
+stunnel_conf() {
+	mkdir -p "$T/stunnel"
+	cat >"$T/stunnel/$1.conf" <<EOF
+; stunnel 5, inetd mode, run by tcpserver once per connection
+foreground = yes
+syslog = no
+pid =
+debug = warning
+cert = $3
+${4:-}
+exec = $FIXTURES/greeter
+execArgs = greeter $2 mail.example.org
+EOF
+}
+
+# tls_service NAME PORT-VAR PROBE [CERT]: the service file.
+tls_service() {
+	_cert=${4:-'${T}/cert.pem'}
+	add_service "$1" <<SVC
+description = $1 behind stunnel, as nobody
+run = tcpserver -v -R -H -l 0 -u \${uid:nobody} -g \${gid:nogroup} 127.0.0.1 \${$2} stunnel \${T}/stunnel/$1.conf
+log = multilog t \${T}/log/$1
+probe = $3
+cert = $_cert
+SVC
+}
+
+# add_tls_services: smtps, pop3 (STLS required) and pop3s as the shipped
+# ones, on the ports in the site's smtps_port, pop3_port and pop3s_port,
+# with the certificate $T/cert.pem.
+add_tls_services() {
+	stunnel_conf smtps smtp "$T/cert.pem"
+	stunnel_conf pop3 pop3 "$T/cert.pem" "protocol = pop3"
+	stunnel_conf pop3s pop3 "$T/cert.pem"
+	tls_service smtps smtps_port 'tls 127.0.0.1 ${smtps_port} 220'
+	tls_service pop3 pop3_port 'pop3-stls 127.0.0.1 ${pop3_port}'
+	tls_service pop3s pop3s_port 'tls 127.0.0.1 ${pop3s_port} +OK'
+}
+
+# s_client LINES ARGS...: openssl s_client, bounded, LINES (printf's
+# format) on stdin: an independent TLS client.
+s_client() {
+	_in=$1; shift
+	printf "$_in" | timeout 10 openssl s_client -quiet "$@" 2>/dev/null
+}
+
 # q ARGS: qmailctl on the test site.
 q() { "$QMAILCTL" -f "$T/qmailctl.conf" "$@"; }
 

@@ -12,16 +12,8 @@ make_site
 add_plain_services
 smtps_port=$(free_port)
 echo "smtps_port = $smtps_port" >>"$T/qmailctl.conf"
-mkdir -p "$T/stunnel"
-cat >"$T/stunnel/smtps.conf" <<EOF
-foreground = yes
-syslog = no
-pid =
-debug = warning
-cert = $T/cert.pem
-exec = $FIXTURES/greeter
-execArgs = greeter smtp
-EOF
+# smtps runs as root here: the certificates below are made 0600 root.
+stunnel_conf smtps smtp "$T/cert.pem"
 add_service smtps <<'SVC'
 description = stand-in smtps
 run = tcpserver -v -R -H -l 0 127.0.0.1 ${smtps_port} stunnel ${T}/stunnel/smtps.conf

@@ -30,40 +30,7 @@ pop3s_port = $pop3s_port
 bad_port = $bad_port
 CONF
 
-# stunnel_conf NAME GREETER-MODE CERT [EXTRA-LINE]: an inetd-mode config
-# as the shipped ones, the stand-in greeter behind it.
-stunnel_conf() {
-	cat >"$T/stunnel/$1.conf" <<EOF
-; stunnel 5, inetd mode, run by tcpserver once per connection
-foreground = yes
-syslog = no
-pid =
-debug = warning
-cert = $3
-${4:-}
-exec = $FIXTURES/greeter
-execArgs = greeter $2 mail.example.org
-EOF
-}
-
-# tls_service NAME PORT-VAR PROBE [CERT]
-tls_service() {
-	_cert=${4:-'${T}/cert.pem'}
-	add_service "$1" <<SVC
-description = $1 behind stunnel, as nobody
-run = tcpserver -v -R -H -l 0 -u \${uid:nobody} -g \${gid:nogroup} 127.0.0.1 \${$2} stunnel \${T}/stunnel/$1.conf
-log = multilog t \${T}/log/$1
-probe = $3
-cert = $_cert
-SVC
-}
-
-stunnel_conf smtps smtp "$T/cert.pem"
-stunnel_conf pop3 pop3 "$T/cert.pem" "protocol = pop3"
-stunnel_conf pop3s pop3 "$T/cert.pem"
-tls_service smtps smtps_port 'tls 127.0.0.1 ${smtps_port} 220'
-tls_service pop3 pop3_port 'pop3-stls 127.0.0.1 ${pop3_port}'
-tls_service pop3s pop3s_port 'tls 127.0.0.1 ${pop3s_port} +OK'
+add_tls_services
 
 # ---- qmailctl cert ----
 
@@ -124,11 +91,6 @@ sed 's/^/# /' "$T/out"
 check "each is reported started" test "$(grep -c 'started (tcpserver [0-9]*, multilog [0-9]*), ready in' "$T/out")" = 3
 check "no warning for a key of mode 0640 in the services' group" sh -c "! grep -q warning '$T/out'"
 
-# s_client QUIT-LINES ARGS...: openssl s_client, bounded, lines on stdin.
-s_client() {
-	_in=$1; shift
-	printf "$_in" | timeout 10 openssl s_client -quiet "$@" 2>/dev/null
-}
 s_client 'QUIT\r\n' -connect "127.0.0.1:$smtps_port" >"$T/s" 
 check "openssl s_client gets the smtps greeting over TLS" grep -q '^220 mail.example.org ESMTP' "$T/s"
 s_client 'QUIT\r\n' -connect "127.0.0.1:$pop3s_port" >"$T/s"
