@@ -55,6 +55,16 @@ sampler() {
 	echo "$_samples" >"$T/samples"
 }
 
+# stuck_report FILE: for each "PROGRAM PID still running after" in FILE,
+# what that process is doing now: its state, signal masks, kernel wait.
+stuck_report() {
+	sed -n 's/.* \([0-9][0-9]*\) still running after.*/\1/p' "$1" |
+		while read -r _p; do
+			echo "  $_p now: $(grep -E '^(State|SigPnd|ShdPnd|SigBlk|SigIgn|SigCgt):' \
+				"/proc/$_p/status" 2>/dev/null | tr -s '\t\n' '  ')wchan $(cat "/proc/$_p/wchan" 2>/dev/null)"
+		done
+}
+
 # loop K: random commands on random non-empty sets of the services until
 # the time is up or MAXOPS have run.  Each line of $T/rc.K: "OP RC".
 loop() {
@@ -77,7 +87,8 @@ loop() {
 		echo "$_op $_rc" >>"$T/rc.$_k"
 		case $_op:$_rc in
 		status:0|status:1|status:3|*:0) ;;
-		*) { echo "loop $_k: $_op $_svcs exited $_rc:"; cat "$T/out.$_k"; } >>"$T/unexpected" ;;
+		*) { echo "loop $_k: $_op $_svcs exited $_rc:"; cat "$T/out.$_k"
+			stuck_report "$T/out.$_k"; } >>"$T/unexpected" ;;
 		esac
 	done <"$T/plan.$_k"
 }
