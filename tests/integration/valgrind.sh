@@ -62,8 +62,13 @@ vg() {
 	"$VALGRIND" $VGOPTS "$@" >"$T/out" 2>"$T/err"
 }
 vq() { vg "$QMAILCTL" -f "$T/qmailctl.conf" "$@"; }
-# clean: valgrind reported nothing (its lines start ==PID==).
-clean() { ! grep -q "^==[0-9]*==" "$T/err" || { grep -m 12 "^==[0-9]*==" "$T/err" | sed "s/^/# /"; false; }; }
+# clean: valgrind reported nothing (its lines start ==PID==); else the
+# start of its report, as TAP comments.
+clean() {
+	grep -q '^==[0-9]*==' "$T/err" || return 0
+	grep -m 12 '^==[0-9]*==' "$T/err" | sed 's/^/# /'
+	return 1
+}
 show() { sed 's/^/# /' "$T/out" "$T/err"; }
 
 # ---- the unit tests ----
