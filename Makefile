@@ -52,7 +52,7 @@ PROGRAMS = $(BUILD)/qmailctl $(BUILD)/pido
 
 all: $(PROGRAMS)
 
-$(BUILD)/obj/%.o: %.c qmailctl/*.h
+$(BUILD)/obj/%.o: %.c qmailctl/*.h $(wildcard tests/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 

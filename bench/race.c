@@ -49,6 +49,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tests/fixtures/procstat.h"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -242,37 +244,11 @@ static void *claim_check(void *arg)
 
 /* ---- processes ---- */
 
-struct pstat {
-	char state;
-	long ppid, pgrp;
-};
-
-static int read_stat(long pid, struct pstat *ps)
-{
-	char path[64], buf[1024], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 2, "%c %ld %ld", &ps->state, &ps->ppid, &ps->pgrp) != 3)
-		return -1;
-	return 0;
-}
-
 static int live(long pid)
 {
-	struct pstat ps;
+	struct procstat ps;
 
-	return read_stat(pid, &ps) == 0 && ps.state != 'Z' && ps.state != 'X';
+	return procstat_read(pid, &ps) == 0 && !procstat_exited(&ps);
 }
 
 static long pids[MAX_PIDS];
@@ -292,12 +268,12 @@ static int count_live(void)
 		if (!d)
 			die(111, "unable to open /proc: %s", strerror(errno));
 		while ((e = readdir(d))) {
-			struct pstat ps;
+			struct procstat ps;
 
 			if (!isdigit((unsigned char)e->d_name[0]))
 				continue;
-			if (read_stat(atol(e->d_name), &ps) == 0 &&
-			    ps.pgrp == pgid && ps.state != 'Z' && ps.state != 'X')
+			if (procstat_read(atol(e->d_name), &ps) == 0 &&
+			    ps.pgrp == pgid && !procstat_exited(&ps))
 				n++;
 		}
 		closedir(d);

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tests/fixtures/procstat.h"
+
 #define MAX_PROCS 65536
 /* Rounds of kill-and-reap before we give up on stragglers. */
 #define SWEEP_ROUNDS 50
@@ -41,32 +43,16 @@ static void pass_on(int sig)
 		kill(child, sig);
 }
 
+/* The parent of a live pid, and its command name in comm; -1 when it has
+ * exited (a zombie only needs reaping). */
 static long ppid_of(long pid, char *comm, size_t size)
 {
-	char path[64], buf[1024], *open_, *close_;
-	ssize_t n;
-	long ppid;
-	char state;
-	int fd;
+	struct procstat ps;
 
-	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (procstat_read(pid, &ps) < 0 || procstat_exited(&ps))
 		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	open_ = strchr(buf, '(');
-	close_ = strrchr(buf, ')');
-	if (!open_ || !close_ || sscanf(close_ + 2, "%c %ld", &state, &ppid) != 2)
-		return -1;
-	if (state == 'Z' || state == 'X')
-		return -1;      /* exited: only needs reaping */
-	*close_ = 0;
-	snprintf(comm, size, "%s", open_ + 1);
-	return ppid;
+	snprintf(comm, size, "%s", ps.comm);
+	return ps.ppid;
 }
 
 /* Kills every live descendant by pid; returns how many there were.  With
