@@ -60,7 +60,10 @@ cat >"$dir/valgrind.tmp" <<EOF
 # valgrind from Debian $suite's ${1##*/}, unpacked by tests/valgrind-fetch.sh
 VALGRIND_LIB='$dir/root/usr/libexec/valgrind' exec '$dir/root/usr/bin/valgrind.bin' "\$@"
 EOF
-if ! { chmod 755 "$dir/valgrind.tmp" && mv "$dir/valgrind.tmp" "$dir/valgrind"; }; then
-	fail "$dir/valgrind: unable to write"
+chmod 755 "$dir/valgrind.tmp" || fail "$dir/valgrind.tmp: unable to write"
+# A later Debian 13 valgrind may need a newer glibc than this system's.
+if ! out=$("$dir/valgrind.tmp" -q /bin/true 2>&1); then
+	fail "Debian $suite's valgrind does not run here: $(echo "$out" | head -n 1)"
 fi
+mv "$dir/valgrind.tmp" "$dir/valgrind" || fail "$dir/valgrind: unable to write"
 echo "$dir/valgrind"
