@@ -301,40 +301,41 @@ EOF
 
 a_targets() { echo "-t tcp,127.0.0.1,$a_smtp,220 -t tcp,127.0.0.1,$a_pop3,+OK"; }
 
+# q_start KEY SITE NOTE / q_stop KEY SITE NOTE: qmailctl's confirmed start
+# (stop) of smtp and pop3 on the site in directory SITE, timed and
+# recorded under KEY; NOTE tells the site apart in a failure.  Stop first
+# waits for the probes' sessions to end, so that it times the servers.
+q_start() {
+	# shellcheck disable=SC2046 # the flags split into words
+	_l=$("$RACE" -T 5000 -C -o "$_out" $(a_targets) -- "$QMAILCTL" -f "$2/qmailctl.conf" start smtp pop3)
+	record_start "$1" "$_l"
+	[ "$(kv rc "$_l")" = 0 ] || failure "qmailctl start smtp pop3$3" "$_out" "$(kv rc "$_l")"
+}
+q_stop() {
+	for _n in smtp pop3; do
+		_p=$(pidfile_pid "$2/run/$_n.pid") && waitfor 5 no_children "$_p"
+	done
+	# shellcheck disable=SC2046
+	_l=$("$RACE" -T 5000 -o "$_out" $(pflags $(pids_of "$2/qmailctl.conf" smtp pop3)) -- \
+		"$QMAILCTL" -f "$2/qmailctl.conf" stop smtp pop3)
+	record_stop "$1" "$_l"
+	[ "$(kv rc "$_l")" = 0 ] || failure "qmailctl stop smtp pop3$3" "$_out" "$(kv rc "$_l")"
+}
+
 round_a() {
 	_out=$W/a.out
 	: >"$_out"
 	ensure_stopped "$A/qmailctl.conf" smtp pop3 send
-	# shellcheck disable=SC2046 # the flags split into words
-	_l=$("$RACE" -T 5000 -C -o "$_out" $(a_targets) -- "$QMAILCTL" -f "$A/qmailctl.conf" start smtp pop3)
-	record_start a.q "$_l"
-	[ "$(kv rc "$_l")" = 0 ] || failure "qmailctl start smtp pop3" "$_out" "$(kv rc "$_l")"
+	q_start a.q "$A" ""
 	_l=$("$RACE" -- "$QMAILCTL" -f "$A/qmailctl.conf" status smtp pop3)
 	put a.q.status "$(kv claim "$_l")"
-	for _n in smtp pop3; do
-		_p=$(pidfile_pid "$A/run/$_n.pid") && waitfor 5 no_children "$_p"
-	done
-	# shellcheck disable=SC2046
-	_l=$("$RACE" -T 5000 -o "$_out" $(pflags $(pids_of "$A/qmailctl.conf" smtp pop3)) -- \
-		"$QMAILCTL" -f "$A/qmailctl.conf" stop smtp pop3)
-	record_stop a.q "$_l"
-	[ "$(kv rc "$_l")" = 0 ] || failure "qmailctl stop smtp pop3" "$_out" "$(kv rc "$_l")"
+	q_stop a.q "$A" ""
 
 	# The same without cgroups.
 	ensure_stopped "$A/qmailctl.conf" smtp pop3 send
 	ensure_stopped "$W/a2/qmailctl.conf" smtp pop3 send
-	# shellcheck disable=SC2046
-	_l=$("$RACE" -T 5000 -C -o "$_out" $(a_targets) -- "$QMAILCTL" -f "$W/a2/qmailctl.conf" start smtp pop3)
-	record_start a.q2 "$_l"
-	[ "$(kv rc "$_l")" = 0 ] || failure "qmailctl start smtp pop3 (cgroup = no)" "$_out" "$(kv rc "$_l")"
-	for _n in smtp pop3; do
-		_p=$(pidfile_pid "$W/a2/run/$_n.pid") && waitfor 5 no_children "$_p"
-	done
-	# shellcheck disable=SC2046
-	_l=$("$RACE" -T 5000 -o "$_out" $(pflags $(pids_of "$W/a2/qmailctl.conf" smtp pop3)) -- \
-		"$QMAILCTL" -f "$W/a2/qmailctl.conf" stop smtp pop3)
-	record_stop a.q2 "$_l"
-	[ "$(kv rc "$_l")" = 0 ] || failure "qmailctl stop smtp pop3 (cgroup = no)" "$_out" "$(kv rc "$_l")"
+	q_start a.q2 "$W/a2" " (cgroup = no)"
+	q_stop a.q2 "$W/a2" " (cgroup = no)"
 
 	# The demo's whole set: send's settle runs beside the probes.
 	ensure_stopped "$W/a2/qmailctl.conf" smtp pop3 send
