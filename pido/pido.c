@@ -34,6 +34,7 @@ int main(int argc, char **argv)
 	int opt, c, new_session = 0, new_group = 0, err;
 
 	msg_init(argv[0]);
+	msg_oom_code = EXIT_SYSTEM;
 	/* "+" stops at the first non-option, so PROGRAM's own options are
 	 * never taken for ours; opterr = 0: getopt prints nothing, usage()
 	 * says it in our one format. */

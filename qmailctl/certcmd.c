@@ -43,7 +43,7 @@ struct users {
  * reported by every other command, and is no business of cert. */
 static void load_defaults(const struct site *site, struct users *us)
 {
-	struct conf_error err;
+	struct err err;
 	char **known;
 	size_t i, n;
 

@@ -9,14 +9,8 @@
 
 #include <stddef.h>
 
+#include "exitcode.h"
 #include "unit.h"
-
-enum {
-	CHECK_OK = 0,
-	CHECK_WARNING = 1,
-	CHECK_CRITICAL = 2,
-	CHECK_UNKNOWN = 3,
-};
 
 /* The worker of one service: prints its line, returns a rank (not a
  * plugin code: see check.c) for check_run to combine.  It is in the

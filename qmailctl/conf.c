@@ -46,37 +46,8 @@
 
 /* ---- small helpers ---- */
 
-static int fail(struct conf_error *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Messages quote what the file says, and a file may hold any byte: a
- * control character (a newline from conf_split's callers, a CR, an ESC
- * that a terminal would obey) is shown as \r or \ooo, so that a message is
- * always one printable line. */
-static int fail(struct conf_error *e, const char *fmt, ...)
-{
-	char raw[sizeof e->text];
-	size_t i, n = 0;
-	va_list ap;
-
-	if (!e)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(raw, sizeof raw, fmt, ap);
-	va_end(ap);
-	for (i = 0; raw[i] && n + 5 < sizeof e->text; i++) {
-		unsigned char c = (unsigned char)raw[i];
-
-		if (c == '\r')
-			n += (size_t)snprintf(e->text + n, 3, "\\r");
-		else if ((c < 0x20 && c != '\t') || c == 0x7f)
-			n += (size_t)snprintf(e->text + n, 5, "\\%03o", c);
-		else
-			e->text[n++] = (char)c;
-	}
-	e->text[n] = '\0';
-	return -1;
-}
+/* Messages quote what the file says, raw: the writer escapes (msg.h). */
+#define fail err_set
 
 struct buf {
 	char *s;
@@ -213,7 +184,7 @@ const char *conf_site_var(const struct site *site, const char *key)
 /* The numeric id of user (or group) who: a number stands for itself, as
  * chown(1) allows, anything else is looked up. */
 static int lookup_id(int group, const char *who, unsigned long long *id,
-    const char *where, struct conf_error *e)
+    const char *where, struct err *e)
 {
 	const char *what = group ? "group" : "user";
 	struct passwd *pw = NULL;
@@ -249,7 +220,7 @@ static int lookup_id(int group, const char *who, unsigned long long *id,
  * value is the user or group to look up (one step, not recursive), so a
  * site maps qmail's users without editing service files: "qmaild = mailin". */
 static int expand_id(const struct site *site, int group, const char *name,
-    size_t n, struct buf *out, const char *where, struct conf_error *e)
+    size_t n, struct buf *out, const char *where, struct err *e)
 {
 	const char *who;
 	char key[256], num[24];
@@ -276,7 +247,7 @@ static int expand_id(const struct site *site, int group, const char *name,
  * ${x} is inserted literally.  That guarantees termination and means a
  * site variable can never smuggle in quotes or more words. */
 static int expand(const struct site *site, const char **pp, struct buf *out,
-    const char *where, struct conf_error *e)
+    const char *where, struct err *e)
 {
 	const char *name = *pp + 2, *end = strchr(name, '}');
 	const char *value;
@@ -314,7 +285,7 @@ static int expand(const struct site *site, const char **pp, struct buf *out,
  * splitting, because a value is never scanned again: it cannot change the
  * word count. */
 static int lex(const struct site *site, const char *text, int split,
-    const char *where, struct vec *words, struct conf_error *e)
+    const char *where, struct vec *words, struct err *e)
 {
 	struct buf w = { 0 };
 	int inword = 0, quoted = 0;
@@ -366,7 +337,7 @@ static int lex(const struct site *site, const char *text, int split,
 }
 
 int conf_split(const struct site *site, const char *text, const char *where,
-    char ***argv, struct conf_error *e)
+    char ***argv, struct err *e)
 {
 	struct vec words = { 0 };
 
@@ -381,7 +352,7 @@ int conf_split(const struct site *site, const char *text, const char *where,
 
 /* A value that is one word whatever it contains: a path, an env value. */
 static int expand_word(const struct site *site, const char *text,
-    const char *where, char **out, struct conf_error *e)
+    const char *where, char **out, struct err *e)
 {
 	struct vec words = { 0 };
 
@@ -398,7 +369,7 @@ static int expand_word(const struct site *site, const char *text,
 /* ---- files and lines ---- */
 
 static int read_file(const char *file, char **data, size_t *len,
-    struct conf_error *e)
+    struct err *e)
 {
 	struct buf b = { 0 };
 	char chunk[8192];
@@ -433,15 +404,6 @@ static int read_file(const char *file, char **data, size_t *len,
 	return 0;
 }
 
-/* One "key = value" line, trimmed, with where = "FILE:LINE". */
-struct kv {
-	const char *key;
-	const char *value;
-	unsigned long line;
-	const char *where;
-};
-
-typedef int line_fn(void *ctx, const struct kv *kv, struct conf_error *e);
 
 static char *trim(char *s)
 {
@@ -457,10 +419,10 @@ static char *trim(char *s)
 }
 
 static int parse_line(char *text, unsigned long line, const char *where,
-    line_fn *fn, void *ctx, struct conf_error *e)
+    conf_line_fn *fn, void *ctx, struct err *e)
 {
 	char *s = trim(text), *eq;
-	struct kv kv;
+	struct conf_kv kv;
 
 	if (!*s || *s == '#')
 		return 0;
@@ -477,10 +439,8 @@ static int parse_line(char *text, unsigned long line, const char *where,
 	return fn(ctx, &kv, e);
 }
 
-/* Calls fn for every "key = value" line of file.  Comments are lines
- * whose first non-blank character is '#'; a '#' elsewhere is data. */
-static int parse_file(const char *file, line_fn *fn, void *ctx,
-    struct conf_error *e)
+int conf_read_file(const char *file, conf_line_fn *fn, void *ctx,
+    struct err *e)
 {
 	char *data = NULL, *p, *nl, where[sizeof e->text];
 	size_t len = 0, n;
@@ -522,7 +482,7 @@ struct site_ctx {
  * qmailctl was started; the result is absolute, because the elements run
  * in their own directories. */
 static int resolve(const char *file, const char *path, char **out,
-    struct conf_error *e)
+    struct err *e)
 {
 	struct buf b = { 0 };
 	const char *slash = strrchr(file, '/');
@@ -554,7 +514,7 @@ static int resolve(const char *file, const char *path, char **out,
 
 /* A name for "default": valid, and not already in v. */
 static int check_name(const struct vec *v, const char *name,
-    const char *where, struct conf_error *e)
+    const char *where, struct err *e)
 {
 	size_t i;
 
@@ -570,7 +530,7 @@ static int check_name(const struct vec *v, const char *name,
 
 /* "default": blank-separated names; empty is an empty set. */
 static int set_names(struct site *site, const char *value, const char *where,
-    struct conf_error *e)
+    struct err *e)
 {
 	struct vec v = { 0 };
 	const char *p = value, *q;
@@ -617,7 +577,7 @@ static void add_var(struct site_ctx *c, const char *key, char *value,
 /* The builtin keys take effect; the variable gets the resolved value, so
  * that ${services} and ${rundir} are absolute in service files too. */
 static int set_builtin(struct site_ctx *c, const char *key, char **value,
-    const char *where, struct conf_error *e)
+    const char *where, struct err *e)
 {
 	struct site *s = c->site;
 	char *v;
@@ -647,7 +607,7 @@ static int set_builtin(struct site_ctx *c, const char *key, char **value,
  * variables of earlier lines: "logdir = ${qmail}/log" works, a forward
  * reference is an undefined variable.  What is stored is final, so using
  * it later never expands anything again. */
-static int site_line(void *ctx, const struct kv *kv, struct conf_error *e)
+static int site_line(void *ctx, const struct conf_kv *kv, struct err *e)
 {
 	struct site_ctx *c = ctx;
 	size_t i;
@@ -678,7 +638,7 @@ static int site_line(void *ctx, const struct kv *kv, struct conf_error *e)
 }
 
 /* Builtins the file did not set get their defaults, as variables too. */
-static int site_defaults(struct site_ctx *c, struct conf_error *e)
+static int site_defaults(struct site_ctx *c, struct err *e)
 {
 	struct site *s = c->site;
 	char *v;
@@ -704,7 +664,7 @@ static int site_defaults(struct site_ctx *c, struct conf_error *e)
 	return 0;
 }
 
-int conf_load_site(const char *file, struct site *site, struct conf_error *e)
+int conf_load_site(const char *file, struct site *site, struct err *e)
 {
 	struct site_ctx c;
 	int rc;
@@ -715,7 +675,7 @@ int conf_load_site(const char *file, struct site *site, struct conf_error *e)
 	c.lines = NULL;
 	c.file = file;
 	c.stored = 0;
-	rc = parse_file(file, site_line, &c, e);
+	rc = conf_read_file(file, site_line, &c, e);
 	if (rc == 0)
 		rc = site_defaults(&c, e);
 	free(c.lines);
@@ -749,7 +709,7 @@ static int cmp_names(const void *a, const void *b)
 }
 
 int conf_list_services(const struct site *site, char ***names,
-    struct conf_error *e)
+    struct err *e)
 {
 	struct vec v = { 0 };
 	struct dirent *d;
@@ -800,12 +760,12 @@ struct svc_ctx {
 	unsigned long seen[K_COUNT];    /* the line each key was set on */
 };
 
-typedef int key_fn(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e);
+typedef int key_fn(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e);
 
 /* "run" and "log": an argv whose program is not empty. */
-static int set_argv(struct svc_ctx *c, const struct kv *kv, char ***argv,
-    struct conf_error *e)
+static int set_argv(struct svc_ctx *c, const struct conf_kv *kv, char ***argv,
+    struct err *e)
 {
 	if (conf_split(c->site, kv->value, kv->where, argv, e) < 0)
 		return -1;
@@ -815,20 +775,20 @@ static int set_argv(struct svc_ctx *c, const struct kv *kv, char ***argv,
 	return 0;
 }
 
-static int key_run(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_run(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_argv(c, kv, &c->svc->run, e);
 }
 
-static int key_log(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_log(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_argv(c, kv, &c->svc->log, e);
 }
 
-static int key_description(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_description(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	(void)e;
 	free(c->svc->description);
@@ -838,8 +798,8 @@ static int key_description(struct svc_ctx *c, const struct kv *kv,
 
 /* directory, cert, rules: one word, absolute, because qmailctl's own
  * working directory is anybody's guess. */
-static int set_path(struct svc_ctx *c, const struct kv *kv, char **out,
-    struct conf_error *e)
+static int set_path(struct svc_ctx *c, const struct conf_kv *kv, char **out,
+    struct err *e)
 {
 	if (expand_word(c->site, kv->value, kv->where, out, e) < 0)
 		return -1;
@@ -849,28 +809,28 @@ static int set_path(struct svc_ctx *c, const struct kv *kv, char **out,
 	return 0;
 }
 
-static int key_directory(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_directory(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_path(c, kv, &c->svc->directory, e);
 }
 
-static int key_cert(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_cert(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_path(c, kv, &c->svc->cert, e);
 }
 
-static int key_rules(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_rules(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_path(c, kv, &c->svc->rules, e);
 }
 
 /* env NAME=VALUE: the name is checked as written, only the value is
  * expanded, so no variable can make a name up. */
-static int key_env(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_env(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	const char *eq = strchr(kv->value, '=');
 	size_t n, i;
@@ -941,8 +901,8 @@ static int parse_fixed(const char *s, int frac, unsigned long long max,
 
 /* settle, zap_grace (ms) and the timeouts (seconds, up to 3 decimals),
  * all at most a day; a timeout of 0 could never be met. */
-static int set_time(const struct kv *kv, int seconds, long *out,
-    struct conf_error *e)
+static int set_time(const struct conf_kv *kv, int seconds, long *out,
+    struct err *e)
 {
 	unsigned long long v;
 	int rc = parse_fixed(kv->value, seconds ? 3 : 0, TIME_MAX_MS, &v);
@@ -961,33 +921,33 @@ static int set_time(const struct kv *kv, int seconds, long *out,
 	return 0;
 }
 
-static int key_settle(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_settle(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_time(kv, 0, &c->svc->settle_ms, e);
 }
 
-static int key_start_timeout(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_start_timeout(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_time(kv, 1, &c->svc->start_timeout_ms, e);
 }
 
-static int key_stop_timeout(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_stop_timeout(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_time(kv, 1, &c->svc->stop_timeout_ms, e);
 }
 
-static int key_zap_grace(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_zap_grace(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_time(kv, 0, &c->svc->zap_grace_ms, e);
 }
 
 /* Bytes, or with a k, m or g suffix (powers of 1024, either case). */
-static int key_memory(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_memory(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	char num[32];
 	size_t n = strlen(kv->value);
@@ -1033,7 +993,7 @@ static const struct {
 };
 
 /* HUP or SIGHUP; "none" is 0, the default: the command does nothing. */
-static int set_signal(const struct kv *kv, int *out, struct conf_error *e)
+static int set_signal(const struct conf_kv *kv, int *out, struct err *e)
 {
 	const char *name = kv->value;
 	size_t i;
@@ -1054,14 +1014,14 @@ static int set_signal(const struct kv *kv, int *out, struct conf_error *e)
 	    kv->value, kv->key);
 }
 
-static int key_reload_signal(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_reload_signal(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_signal(kv, &c->svc->reload_signal, e);
 }
 
-static int key_flush_signal(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_flush_signal(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	return set_signal(kv, &c->svc->flush_signal, e);
 }
@@ -1084,7 +1044,7 @@ static const struct {
 /* A port is a number from 1 to 65535 or a name from services(5); it is
  * stored as the number, so the probe and -n show what is really used. */
 static int parse_port(const char *s, const char *where, char **out,
-    struct conf_error *e)
+    struct err *e)
 {
 	unsigned long long v;
 	struct servent *se;
@@ -1105,7 +1065,7 @@ static int parse_port(const char *s, const char *where, char **out,
 }
 
 static int fill_probe(struct probe *p, size_t k, char **argv,
-    const char *where, struct conf_error *e)
+    const char *where, struct err *e)
 {
 	p->kind = probes[k].kind;
 	if (probes[k].nargs == 0)
@@ -1123,8 +1083,8 @@ static int fill_probe(struct probe *p, size_t k, char **argv,
 	return 0;
 }
 
-static int key_probe(struct svc_ctx *c, const struct kv *kv,
-    struct conf_error *e)
+static int key_probe(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
 {
 	char **argv;
 	size_t k, argc;
@@ -1174,7 +1134,7 @@ static const struct {
 	[K_FLUSH_SIGNAL] = { "flush_signal", key_flush_signal, 0 },
 };
 
-static int service_line(void *ctx, const struct kv *kv, struct conf_error *e)
+static int service_line(void *ctx, const struct conf_kv *kv, struct err *e)
 {
 	struct svc_ctx *c = ctx;
 	size_t k;
@@ -1219,7 +1179,7 @@ static void service_init(struct service *svc, const struct site *site,
 }
 
 int conf_load_service(const struct site *site, const char *name,
-    struct service *svc, struct conf_error *e)
+    struct service *svc, struct err *e)
 {
 	struct svc_ctx c;
 	struct stat st;
@@ -1238,7 +1198,7 @@ int conf_load_service(const struct site *site, const char *name,
 	memset(&c, 0, sizeof c);
 	c.site = site;
 	c.svc = svc;
-	rc = parse_file(svc->file, service_line, &c, e);
+	rc = conf_read_file(svc->file, service_line, &c, e);
 	svc->env = vec_take(&c.env);
 	if (rc == 0 && !svc->run)
 		rc = fail(e, "%s: missing 'run'", svc->file);

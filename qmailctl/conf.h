@@ -6,7 +6,7 @@
  * is expanded after splitting, so a value never changes the word count.
  * No shell ever sees any of it.
  *
- * Every function that can fail fills a struct conf_error with one line
+ * Every function that can fail fills a struct err (err.h) with one line
  * that names FILE:LINE and what is wrong, e.g.
  *     /etc/qmailctl/services/smtp:7: unknown key 'rnu'
  * and returns -1.  The caller reports it and exits 6. */
@@ -15,14 +15,13 @@
 
 #include <stddef.h>
 
+#include "err.h"
+
 #define CONF_DEFAULT_FILE "/etc/qmailctl/qmailctl.conf"
 #define CONF_DEFAULT_RUNDIR "/run/qmailctl"
 #define CONF_DEFAULT_PATH "/var/qmail/bin:/usr/local/bin:/usr/bin:/bin"
 #define CONF_DEFAULT_NAMES "send smtp smtps pop3 pop3s"
 
-struct conf_error {
-	char text[1024];
-};
 
 struct conf_var {
 	char *key;
@@ -82,7 +81,7 @@ struct service {
  * too.  Relative paths for services and rundir are taken relative to the
  * directory of the site file, and stored absolute.  A value may use
  * ${key} of an earlier line; it is expanded once, when it is defined. */
-int conf_load_site(const char *file, struct site *site, struct conf_error *e);
+int conf_load_site(const char *file, struct site *site, struct err *e);
 
 /* The value of ${key} in the site config, or NULL. */
 const char *conf_site_var(const struct site *site, const char *key);
@@ -95,7 +94,7 @@ int conf_valid_name(const char *name);
  * Files whose names are not valid service names (backups like smtp~,
  * smtp.dist, .hidden) are skipped. */
 int conf_list_services(const struct site *site, char ***names,
-    struct conf_error *e);
+    struct err *e);
 
 /* Reads SERVICES/name.  Every value is expanded; a missing run, an
  * unknown key, an undefined variable, an unknown user or group, an
@@ -103,7 +102,7 @@ int conf_list_services(const struct site *site, char ***names,
  * name is refused ("invalid service name '../x'"); a name with no file is
  * "SERVICES/name: no such service". */
 int conf_load_service(const struct site *site, const char *name,
-    struct service *svc, struct conf_error *e);
+    struct service *svc, struct err *e);
 
 /* Splits text into a NULL-terminated argv (double quotes, backslash
  * escapes) and expands ${var}, ${uid:NAME} and ${gid:NAME} in each word.
@@ -111,7 +110,25 @@ int conf_load_service(const struct site *site, const char *name,
  * the user to look up, and a number stands for itself.  site may be NULL
  * (no variables).  where ("FILE:LINE") prefixes error messages. */
 int conf_split(const struct site *site, const char *text, const char *where,
-    char ***argv, struct conf_error *e);
+    char ***argv, struct err *e);
+
+/* One "key = value" line of a file, trimmed, with where = "FILE:LINE". */
+struct conf_kv {
+	const char *key;
+	const char *value;
+	unsigned long line;
+	const char *where;
+};
+
+typedef int conf_line_fn(void *ctx, const struct conf_kv *kv, struct err *e);
+
+/* Calls fn for every "key = value" line of file, stopping at the first
+ * that fails.  Comments are lines whose first non-blank character is '#';
+ * a '#' elsewhere is data.  A file over 16 MiB, a line over 64 KiB or a
+ * NUL byte is an error.  This is the one reader of every configuration
+ * file of the project (site, services, hi-q). */
+int conf_read_file(const char *file, conf_line_fn *fn, void *ctx,
+    struct err *e);
 
 void conf_free_argv(char **argv);
 void conf_free_service(struct service *svc);

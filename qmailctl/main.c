@@ -83,7 +83,7 @@ static void usage_text(FILE *f)
 
 static _Noreturn void usage(const char *why)
 {
-	fprintf(stderr, "qmailctl: fatal: %s\n", why);
+	msg_line(2, NULL, "fatal", "%s", why);
 	usage_text(stderr);
 	exit(EXIT_USAGE);
 }
@@ -250,7 +250,7 @@ static void prepare_rundir(const struct site *site)
 static size_t load_units(const struct site *site, char **names,
     struct service **svcs, struct unit **units)
 {
-	struct conf_error err;
+	struct err err;
 	size_t n, i;
 
 	for (n = 0; names[n]; n++)
@@ -305,7 +305,7 @@ static int dispatch(const struct command *cmd, const struct site *site,
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
-	struct conf_error err;
+	struct err err;
 	struct site site;
 	struct service *svcs;
 	struct unit *units;
@@ -315,6 +315,7 @@ int main(int argc, char **argv)
 	int first, rc;
 
 	msg_init(argv[0]);
+	msg_oom_code = EXIT_FAILED;
 	open_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 	first = parse_options(argc, argv);

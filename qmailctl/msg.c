@@ -1,12 +1,18 @@
-/* msg.c: the project's one message format, and allocation that dies loudly. */
+/* msg.c: the project's one line writer, its one escaper, and allocation
+ * that dies loudly (see msg.h). */
 #include "msg.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *msg_prog = "qmailctl";
+int msg_oom_code = 1;
+
+/* A line longer than this is clipped: a message is for a person. */
+#define LINE_MAX_BYTES 4096
 
 void msg_init(const char *argv0)
 {
@@ -18,25 +24,71 @@ void msg_init(const char *argv0)
 	msg_prog = slash ? slash + 1 : argv0;
 }
 
-static void vsay(const char *level, const char *fmt, va_list ap, int err)
+char *msg_escape(char *out, size_t size, const void *in, size_t len)
 {
-	char line[2048];
-	size_t len;
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = in;
+	size_t o = 0, i;
 
-	len = (size_t)snprintf(line, sizeof line, "%s: %s: ", msg_prog, level);
-	if (len < sizeof line)
-		vsnprintf(line + len, sizeof line - len, fmt, ap);
-	len = strlen(line);
-	if (err && len < sizeof line)
-		snprintf(line + len, sizeof line - len, ": %s", strerror(err));
-	/* What a message quotes (a service name from the command line, a
-	 * path) may hold any byte: a control character is shown as ?, so a
-	 * message is one line and a terminal obeys none of it. */
-	for (len = 0; line[len]; len++)
-		if ((unsigned char)line[len] < 0x20 || line[len] == 0x7f)
-			line[len] = '?';
-	/* One write per message, so lines from concurrent workers never mix. */
-	fprintf(stderr, "%s\n", line);
+	if (size == 0)
+		return out;
+	for (i = 0; i < len; i++) {
+		unsigned char c = s[i];
+
+		if (c >= 0x20 && c < 0x7f) {
+			if (o + 1 >= size)
+				break;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= size)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+void msg_vline(int fd, const char *who, const char *level, const char *fmt,
+    va_list ap)
+{
+	char raw[LINE_MAX_BYTES], line[LINE_MAX_BYTES + 1];
+	size_t n;
+	int len;
+
+	len = snprintf(raw, sizeof raw, "%s: %s%s", who ? who : msg_prog,
+	    level ? level : "", level ? ": " : "");
+	if (len < 0 || (size_t)len >= sizeof raw)
+		len = 0;
+	vsnprintf(raw + len, sizeof raw - (size_t)len, fmt, ap);
+	msg_escape(line, sizeof line - 1, raw, strlen(raw));
+	n = strlen(line);
+	line[n++] = '\n';
+	(void)!write(fd, line, n);
+}
+
+void msg_line(int fd, const char *who, const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vline(fd, who, level, fmt, ap);
+	va_end(ap);
+}
+
+static void vprog(const char *level, const char *fmt, va_list ap, int err)
+{
+	char text[LINE_MAX_BYTES];
+	size_t n;
+
+	vsnprintf(text, sizeof text, fmt, ap);
+	n = strlen(text);
+	if (err)
+		snprintf(text + n, sizeof text - n, ": %s", strerror(err));
+	msg_line(2, NULL, level, "%s", text);
 }
 
 void die(int code, const char *fmt, ...)
@@ -44,7 +96,7 @@ void die(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsay("fatal", fmt, ap, 0);
+	vprog("fatal", fmt, ap, 0);
 	va_end(ap);
 	exit(code);
 }
@@ -55,7 +107,7 @@ void die_sys(int code, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsay("fatal", fmt, ap, err);
+	vprog("fatal", fmt, ap, err);
 	va_end(ap);
 	exit(code);
 }
@@ -65,7 +117,7 @@ void warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsay("warning", fmt, ap, 0);
+	vprog("warning", fmt, ap, 0);
 	va_end(ap);
 }
 
@@ -75,7 +127,7 @@ void warn_sys(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsay("warning", fmt, ap, err);
+	vprog("warning", fmt, ap, err);
 	va_end(ap);
 }
 
@@ -94,7 +146,7 @@ void *xmalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
-		die_sys(111, "unable to allocate %zu bytes", n);
+		die_sys(msg_oom_code, "unable to allocate %zu bytes", n);
 	return p;
 }
 
@@ -103,7 +155,7 @@ void *xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (!p)
-		die_sys(111, "unable to allocate %zu bytes", n * size);
+		die_sys(msg_oom_code, "unable to allocate %zu bytes", n * size);
 	return p;
 }
 
@@ -112,7 +164,7 @@ void *xrealloc(void *p, size_t n)
 	void *q = realloc(p, n ? n : 1);
 
 	if (!q)
-		die_sys(111, "unable to allocate %zu bytes", n);
+		die_sys(msg_oom_code, "unable to allocate %zu bytes", n);
 	return q;
 }
 
@@ -121,6 +173,7 @@ char *xstrdup(const char *s)
 	char *p = strdup(s);
 
 	if (!p)
-		die_sys(111, "unable to allocate %zu bytes", strlen(s) + 1);
+		die_sys(msg_oom_code, "unable to allocate %zu bytes",
+		    strlen(s) + 1);
 	return p;
 }

@@ -81,19 +81,11 @@ static int check_directory(struct unit *u)
 
 void preflight_warn(const struct unit *u, const char *fmt, ...)
 {
-	char line[2048];
 	va_list ap;
-	int n;
 
-	n = snprintf(line, sizeof line, "%s: warning: ", u->svc->name);
-	if (n < 0 || (size_t)n >= sizeof line - 2)
-		n = 0;
 	va_start(ap, fmt);
-	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	msg_vline(2, u->svc->name, "warning", fmt, ap);
 	va_end(ap);
-	n = (int)strlen(line);
-	line[n++] = '\n';
-	(void)!write(2, line, (size_t)n);
 }
 
 /* ---- who the TLS program runs as ---- */

@@ -3,26 +3,8 @@
 #ifndef QMAILCTL_TRANSITION_H
 #define QMAILCTL_TRANSITION_H
 
+#include "exitcode.h"
 #include "unit.h"
-
-/* LSB init-script exit codes, as SPEC.md and qmailctl(8) document them. */
-enum {
-	EXIT_OK = 0,
-	EXIT_FAILED = 1,        /* a transition failed or was not confirmed */
-	EXIT_USAGE = 2,
-	EXIT_PRIVILEGE = 4,
-	EXIT_NOT_INSTALLED = 5,
-	EXIT_CONFIG = 6,
-	EXIT_NOT_RUNNING = 7,
-};
-
-/* status exit codes (LSB "status" action). */
-enum {
-	STATUS_RUNNING = 0,
-	STATUS_DEAD = 1,        /* dead, but a pidfile remains */
-	STATUS_STOPPED = 3,
-	STATUS_UNKNOWN = 4,
-};
 
 /* Each takes the service lock itself. */
 int do_start(struct unit *u);

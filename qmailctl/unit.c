@@ -156,21 +156,6 @@ const char *el_state_name(enum el_state s)
 	return "unknown";
 }
 
-static void vline(int fd, const char *name, const char *mid, const char *fmt,
-    va_list ap)
-{
-	char line[2048];
-	int n;
-
-	n = snprintf(line, sizeof line, "%s: %s", name, mid);
-	if (n < 0 || (size_t)n >= sizeof line - 2)
-		n = 0;
-	vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-	n = (int)strlen(line);
-	line[n++] = '\n';
-	(void)!write(fd, line, (size_t)n);
-}
-
 void say(const struct unit *u, const char *fmt, ...)
 {
 	va_list ap;
@@ -178,7 +163,7 @@ void say(const struct unit *u, const char *fmt, ...)
 	if (u->opts->quiet)
 		return;
 	va_start(ap, fmt);
-	vline(1, u->svc->name, "", fmt, ap);
+	msg_vline(1, u->svc->name, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -189,7 +174,7 @@ void sayv(const struct unit *u, const char *fmt, ...)
 	if (!u->opts->verbose)
 		return;
 	va_start(ap, fmt);
-	vline(1, u->svc->name, "", fmt, ap);
+	msg_vline(1, u->svc->name, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -198,7 +183,7 @@ void sayerr(const struct unit *u, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vline(2, u->svc->name, "failed: ", fmt, ap);
+	msg_vline(2, u->svc->name, "failed", fmt, ap);
 	va_end(ap);
 }
 

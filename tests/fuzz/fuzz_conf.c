@@ -28,6 +28,7 @@
  *     (conf.h: "a value never changes the word count"): the same text
  *     split against a site whose values differ gives as many words. */
 #include "fuzz.h"
+#include "msg.h"
 #include "conf.h"
 #include "plan.h"
 
@@ -94,7 +95,7 @@ static struct site base, alt;
 
 static void setup(void)
 {
-	struct conf_error e;
+	struct err e;
 
 	if (base.file)
 		return;
@@ -127,17 +128,21 @@ static int same(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
-/* No control character but tab: one line, nothing a terminal obeys. */
+/* As the writer prints it (msg.h): printable ASCII only, one line,
+ * nothing a terminal obeys. */
 static int printable(const char *s)
 {
-	for (; *s; s++)
-		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+	char shown[4 * sizeof ((struct err *)0)->text + 1];
+
+	msg_escape(shown, sizeof shown, s, strlen(s));
+	for (s = shown; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
 			return 0;
 	return 1;
 }
 
 /* One line naming the file: "FILE: ..." or "FILE:LINE: ...". */
-static void check_error(const struct conf_error *e, const char *file)
+static void check_error(const struct err *e, const char *file)
 {
 	size_t n = strlen(file);
 
@@ -278,7 +283,7 @@ static void check_service(const struct service *svc, const char *name)
 
 static int load_site(const char *text, size_t len, struct site *s)
 {
-	struct conf_error e;
+	struct err e;
 	const char *file = fuzz_path("site.conf");
 
 	fuzz_put(file, text, len);
@@ -292,7 +297,7 @@ static int load_site(const char *text, size_t len, struct site *s)
 
 static void load_service(const struct site *s, const char *text, size_t len)
 {
-	struct conf_error e;
+	struct err e;
 	struct service svc;
 	char file[4200];
 
@@ -318,7 +323,7 @@ static size_t count(char **argv)
 /* plan_argv's text for argv splits back into argv. */
 static void check_round_trip(char **argv)
 {
-	struct conf_error e;
+	struct err e;
 	char *text = NULL, **again;
 	size_t len = 0, i;
 	FILE *f = open_memstream(&text, &len);
@@ -338,7 +343,7 @@ static void check_round_trip(char **argv)
 
 static void split(const uint8_t *data, size_t size)
 {
-	struct conf_error e;
+	struct err e;
 	char *text = malloc(size + 1), **argv, **other;
 
 	if (!text)

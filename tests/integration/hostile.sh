@@ -95,8 +95,8 @@ rm "$T/services/bytes"
 printf 'run = sleep 1\nr\033[2Jnu = x\n' >"$T/services/esc"
 qt list esc >"$T/out" 2>&1
 is_rc $? 6 "an escape sequence in a key: exit 6"
-check "... shown escaped (backslash, octal 033) in the message" grep -qF \
-	"services/esc:2: unknown key 'r\\033[2Jnu'" "$T/out"
+check "... shown escaped (\\x1b, the one escaper's form) in the message" \
+	grep -qF "services/esc:2: unknown key 'r\\x1b[2Jnu'" "$T/out"
 check "... with no raw ESC" lacks "$(printf '\033')" "$T/out"
 rm "$T/services/esc"
 

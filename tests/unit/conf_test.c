@@ -65,7 +65,7 @@ static void put(const char *rel, const char *text)
 static void split_is(const struct site *s, const char *text, const char *want,
     const char *desc)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	char **argv;
 
 	if (conf_split(s, text, "W", &argv, &e) < 0) {
@@ -80,7 +80,7 @@ static void split_is(const struct site *s, const char *text, const char *want,
 static void split_fails(const struct site *s, const char *text,
     const char *want, const char *desc)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	char **argv = (char **)1;
 	int rc = conf_split(s, text, "W", &argv, &e);
 
@@ -101,7 +101,7 @@ static void test_split(void)
 	split_is(NULL, "a \"\" b", "a||b", "\"\" is an empty word");
 	split_is(NULL, "\"\"", "", "a lone \"\" is one empty word");
 	{
-		struct conf_error e;
+		struct err e;
 		char **argv;
 
 		conf_split(NULL, "\"\"", "W", &argv, &e);
@@ -165,7 +165,7 @@ static void test_expand(void)
 
 static void site_fails(const char *text, const char *want, const char *desc)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct site s;
 	char full[2048];
 
@@ -177,7 +177,7 @@ static void site_fails(const char *text, const char *want, const char *desc)
 
 static void test_site_defaults(void)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct site s;
 	char cwd[4096], want[8192];
 
@@ -217,7 +217,7 @@ static void test_site_defaults(void)
 
 static void test_site(void)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct site s;
 
 	test_site_defaults();
@@ -277,7 +277,7 @@ static void test_site(void)
 
 /* ---- service files ---- */
 
-static int load(const char *text, struct service *svc, struct conf_error *e)
+static int load(const char *text, struct service *svc, struct err *e)
 {
 	put("services/t", text);
 	return conf_load_service(&site, "t", svc, e);
@@ -285,7 +285,7 @@ static int load(const char *text, struct service *svc, struct conf_error *e)
 
 static void svc_fails(const char *text, const char *want, const char *desc)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct service svc;
 	char full[2048];
 
@@ -296,7 +296,7 @@ static void svc_fails(const char *text, const char *want, const char *desc)
 
 static void test_service_full(void)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct service svc;
 
 	if (load("# a service with every key\n"
@@ -347,7 +347,7 @@ static void test_service_full(void)
 
 static void test_service_defaults(void)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct service svc;
 
 	if (load("run = true\n", &svc, &e) < 0) {
@@ -375,7 +375,7 @@ static void test_service_defaults(void)
 static void probe_is(const char *line, enum probe_kind kind, const char *host,
     const char *port, const char *expect, const char *desc)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct service svc;
 	char text[512];
 
@@ -438,7 +438,7 @@ static void test_probes(void)
 
 static void number_is(const char *line, long long want, const char *desc)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct service svc;
 	char text[512];
 	long long got;
@@ -568,7 +568,7 @@ static void test_hostile(void)
 	memcpy(big + 14 + n, "\n", 2);
 	put_bytes("services/t", big, strlen(big));
 	{
-		struct conf_error e = { "" };
+		struct err e = { "" };
 		struct service svc;
 		char want[4200];
 
@@ -583,7 +583,7 @@ static void test_hostile(void)
 	big[65536] = '\0';
 	put("services/t", big);
 	{
-		struct conf_error e = { "" };
+		struct err e = { "" };
 		struct service svc;
 
 		ok(conf_load_service(&site, "t", &svc, &e) == 0 &&
@@ -592,7 +592,7 @@ static void test_hostile(void)
 	}
 	put_bytes("services/t", "run = x\n#\nlog = a\0b\n", 20);
 	{
-		struct conf_error e = { "" };
+		struct err e = { "" };
 		struct service svc;
 		char want[4200];
 
@@ -602,7 +602,7 @@ static void test_hostile(void)
 	}
 	put("services/t", "run = x\r\nlog = y\r\n");
 	{
-		struct conf_error e = { "" };
+		struct err e = { "" };
 		struct service svc;
 
 		ok(conf_load_service(&site, "t", &svc, &e) == 0 &&
@@ -611,7 +611,7 @@ static void test_hostile(void)
 	}
 	put("services/t", "run = x");
 	{
-		struct conf_error e = { "" };
+		struct err e = { "" };
 		struct service svc;
 
 		ok(conf_load_service(&site, "t", &svc, &e) == 0,
@@ -631,7 +631,7 @@ static void test_names(void)
 	    conf_valid_name("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	    "aaaaaaaaaaaaaaaa"), "valid names, 64 characters included");
 	for (p = bad; *p; p++) {
-		struct conf_error e = { "" };
+		struct err e = { "" };
 		struct service svc;
 		char want[256];
 
@@ -642,7 +642,7 @@ static void test_names(void)
 		    "invalid service name '%.64s'", *p), "... saying so");
 	}
 	{
-		struct conf_error e = { "" };
+		struct err e = { "" };
 		struct service svc;
 		char want[4200];
 
@@ -655,7 +655,7 @@ static void test_names(void)
 
 static void test_list(void)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct site s = site;
 	char **names;
 	char want[4200];
@@ -717,7 +717,7 @@ static void write_shipped_site(const char *top)
 
 static void test_shipped(void)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 	struct site s;
 	struct service svc;
 	char top[4096], **names, **p;
@@ -775,7 +775,7 @@ static void remove_tmp(void)
 
 static void setup(void)
 {
-	struct conf_error e = { "" };
+	struct err e = { "" };
 
 	make_tmpdir(tmp, sizeof tmp, "conf");
 	atexit(remove_tmp);
