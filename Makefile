@@ -52,9 +52,14 @@ PROGRAMS = $(BUILD)/qmailctl $(BUILD)/pido
 
 all: $(PROGRAMS)
 
-$(BUILD)/obj/%.o: %.c qmailctl/*.h $(wildcard tests/*/*.h)
+# Each object depends on the headers it includes: the compiler writes
+# them to a .d beside it (-MMD), with an empty rule per header (-MP) so a
+# removed header does not stop the build.
+DEPFLAGS = -MMD -MP
+
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/libqmailctl.a: $(LIB_OBJ)
 	rm -f $@
@@ -79,9 +84,9 @@ $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libqmailctl.a
 # SANITIZE=1: LSan's tracer in waitpid, the stand-in spinning).
 FIX_CFLAGS = $(REQ) $(WARN) $(CFLAGS)
 
-$(BUILD)/obj/tests/fixtures/%.o: tests/fixtures/%.c $(wildcard tests/fixtures/*.h)
+$(BUILD)/obj/tests/fixtures/%.o: tests/fixtures/%.c
 	@mkdir -p $(@D)
-	$(CC) $(FIX_CFLAGS) -c -o $@ $<
+	$(CC) $(FIX_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/fixtures/%: $(BUILD)/obj/tests/fixtures/%.o
 	@mkdir -p $(@D)
@@ -95,7 +100,6 @@ $(BUILD)/tests/unit/fuzz_regress: $(BUILD)/obj/tests/unit/fuzz_regress.o $(FUZZ_
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
-$(FUZZ_ENTRY_OBJ) $(BUILD)/obj/tests/unit/fuzz_regress.o: tests/fuzz/fuzz.h
 
 tests: $(PROGRAMS) $(UNIT_BIN) $(FIX_BIN)
 
@@ -138,9 +142,9 @@ FUZZ_CFLAGS   = $(REQ) $(WARN) $(SSL_CFLAGS) -g -O1 -fno-omit-frame-pointer \
 	$(FUZZ_SAN) -fsanitize=fuzzer-no-link -DQMAILCTL_FUZZ
 FUZZ_LIB_OBJ  = $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
 
-$(FUZZ_DIR)/obj/%.o: %.c qmailctl/*.h tests/fuzz/fuzz.h
+$(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/obj/tests/fuzz/common.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(SSL_LIBS)
@@ -157,4 +161,6 @@ clean:
 	rm -rf build demo
 
 .PHONY: all tests deps check demo bench install uninstall lint clean
+
+-include $(shell find $(BUILD)/obj $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -376,7 +376,7 @@ int do_cdb(struct unit *u)
 			    u->site->path);
 		return EXIT_NOT_INSTALLED;
 	}
-	if (unit_lock(u, unit_timeout(u, u->svc->start_timeout_ms)) < 0)
+	if (transition_lock(u, u->svc->start_timeout_ms) < 0)
 		return EXIT_FAILED;
 	if ((fd = open_source(u, &db, timeout)) < 0)
 		return EXIT_FAILED;

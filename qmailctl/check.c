@@ -22,6 +22,7 @@
 #include "check.h"
 #include "clock.h"
 #include "msg.h"
+#include "report.h"
 #include "preflight.h"
 #include "probe.h"
 #include "workers.h"

@@ -27,10 +27,10 @@ static int signal_server(struct unit *u, int sig)
 		return EXIT_FAILED;
 	if (rc > 0) {
 		sayerr(u, "%s %d exited before SIG%s reached it", run->program,
-		    (int)run->id.pid, sigabbrev_np(sig));
+		    (int)run->id.pid, sig_name(sig));
 		return EXIT_NOT_RUNNING;
 	}
-	say(u, "sent SIG%s to %s %d", sigabbrev_np(sig), run->program,
+	say(u, "sent SIG%s to %s %d", sig_name(sig), run->program,
 	    (int)run->id.pid);
 	return EXIT_OK;
 }
@@ -46,17 +46,17 @@ static int signal_group(struct unit *u, int sig)
 	n = group_signal(&g, sig, 0, &err);
 	if (err) {
 		sayerr(u, "unable to send SIG%s to every process of the group "
-		    "(sent to %d): %s", sigabbrev_np(sig), n, strerror(err));
+		    "(sent to %d): %s", sig_name(sig), n, strerror(err));
 		return EXIT_FAILED;
 	}
-	say(u, "sent SIG%s to %d process%s", sigabbrev_np(sig), n,
+	say(u, "sent SIG%s to %d process%s", sig_name(sig), n,
 	    n == 1 ? "" : "es");
 	return EXIT_OK;
 }
 
 static int with_lock(struct unit *u, int (*fn)(struct unit *, int), int sig)
 {
-	if (unit_lock(u, unit_timeout(u, u->svc->start_timeout_ms)) < 0)
+	if (transition_lock(u, u->svc->start_timeout_ms) < 0)
 		return EXIT_FAILED;
 	if (!running(u))
 		return EXIT_NOT_RUNNING;

@@ -30,33 +30,46 @@
  * read-only; or, for cert, on a file rather than on services. */
 enum how { IN_WORKERS, CHECK, STATUS, LIST, CERT };
 
+/* The options that only some commands take. */
+enum { TAKES_JSON = 1, TAKES_KILL = 2, TAKES_FORCE = 4 };
+
 struct command {
 	const char *name;
 	enum how how;
 	int (*act)(struct unit *);      /* for IN_WORKERS */
 	int signals;                    /* its work is signalling processes */
+	int takes;                      /* TAKES_*: its own options */
 	const char *help;
 };
 
 static const struct command commands[] = {
-	{ "start", IN_WORKERS, do_start, 0, "start services not running, confirm each is ready" },
-	{ "stop", IN_WORKERS, do_stop, 1, "stop services, confirm every process has exited" },
-	{ "restart", IN_WORKERS, do_restart, 1, "stop, then start" },
-	{ "zap", IN_WORKERS, do_zap, 1, "kill each server's whole process group (or cgroup)" },
-	{ "status", STATUS, NULL, 0, "state, pids and uptime (--json for machines)" },
-	{ "reload", IN_WORKERS, do_reload, 1, "send the reload signal (qmail-send: HUP)" },
-	{ "flush", IN_WORKERS, do_flush, 1, "send the flush signal (qmail-send: ALRM)" },
-	{ "pause", IN_WORKERS, do_pause, 1, "STOP every process of the server" },
-	{ "cont", IN_WORKERS, do_cont, 1, "CONT every process of the server" },
-	{ "cdb", IN_WORKERS, do_cdb, 0, "rebuild each tcprules .cdb from its .rules" },
-	{ "check", CHECK, NULL, 0, "probe now, check certificates (monitoring-plugins form)" },
-	{ "cert", CERT, NULL, 0, "make a self-signed certificate+key PEM [FILE]" },
-	{ "list", LIST, NULL, 0, "the configured services and what each runs" },
+	{ "start", IN_WORKERS, do_start, 0, 0, "start services not running, confirm each is ready" },
+	{ "stop", IN_WORKERS, do_stop, 1, TAKES_KILL, "stop services, confirm every process has exited" },
+	{ "restart", IN_WORKERS, do_restart, 1, TAKES_KILL, "stop, then start" },
+	{ "zap", IN_WORKERS, do_zap, 1, 0, "kill each server's whole process group (or cgroup)" },
+	{ "status", STATUS, NULL, 0, TAKES_JSON, "state, pids and uptime (--json for machines)" },
+	{ "reload", IN_WORKERS, do_reload, 1, 0, "send the reload signal (qmail-send: HUP)" },
+	{ "flush", IN_WORKERS, do_flush, 1, 0, "send the flush signal (qmail-send: ALRM)" },
+	{ "pause", IN_WORKERS, do_pause, 1, 0, "STOP every process of the server" },
+	{ "cont", IN_WORKERS, do_cont, 1, 0, "CONT every process of the server" },
+	{ "cdb", IN_WORKERS, do_cdb, 0, 0, "rebuild each tcprules .cdb from its .rules" },
+	{ "check", CHECK, NULL, 0, 0, "probe now, check certificates (monitoring-plugins form)" },
+	{ "cert", CERT, NULL, 0, TAKES_FORCE, "make a self-signed certificate+key PEM [FILE]" },
+	{ "list", LIST, NULL, 0, 0, "the configured services and what each runs" },
+};
+
+/* Each option a command may take, with the word its refusal uses. */
+static const struct {
+	int takes;
+	const char *refusal;
+} own_options[] = {
+	{ TAKES_JSON, "--json goes with status only" },
+	{ TAKES_KILL, "-k goes with stop and restart only" },
+	{ TAKES_FORCE, "--force goes with cert only" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static struct opts opts;
-static int force;               /* cert --force */
 
 static void usage_text(FILE *f)
 {
@@ -108,7 +121,7 @@ static long parse_seconds(const char *s)
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || v <= 0 || v > 86400)
-		usage("-t takes a number of seconds from 0 to 86400");
+		usage("-t takes a number of seconds, more than 0 and at most 86400");
 	return (long)(v * 1000 + 0.5);
 }
 
@@ -136,7 +149,7 @@ static int parse_options(int argc, char **argv)
 		case 't': opts.timeout_ms = parse_seconds(optarg); break;
 		case 'j': opts.json = 1; break;
 		case 'k': opts.kill_after = 1; break;
-		case 'F': force = 1; break;
+		case 'F': opts.force = 1; break;
 		case 'h': usage_text(stdout); exit(EXIT_OK);
 		case 'V': printf("qmailctl %s\n", QMAILCTL_VERSION);
 			exit(EXIT_OK);
@@ -302,64 +315,61 @@ static int dispatch(const struct command *cmd, const struct site *site,
 	return EXIT_USAGE;
 }
 
-int main(int argc, char **argv)
+/* The command named at argv[first], with every option it was given
+ * checked against what it takes. */
+static const struct command *parse_command(int argc, char **argv, int first)
 {
+	int given = (opts.json ? TAKES_JSON : 0) |
+	    (opts.kill_after ? TAKES_KILL : 0) | (opts.force ? TAKES_FORCE : 0);
 	const struct command *cmd;
-	struct err err;
-	struct site site;
-	struct service *svcs;
-	struct unit *units;
-	char **known, **names;
-	const char *conf;
-	size_t n, i;
-	int first, rc;
+	char why[128];
+	size_t i;
 
-	msg_init(argv[0]);
-	msg_oom_code = EXIT_FAILED;
-	open_std_fds();
-	signal(SIGPIPE, SIG_IGN);
-	first = parse_options(argc, argv);
 	if (first >= argc)
 		usage("no command given");
 	cmd = find_command(argv[first]);
 	if (!cmd) {
-		char why[128];
-
 		snprintf(why, sizeof why, "unknown command '%.64s'",
 		    argv[first]);
 		usage(why);
 	}
-	if (opts.json && cmd->how != STATUS)
-		usage("--json goes with status only");
-	if (opts.kill_after && strcmp(cmd->name, "stop") &&
-	    strcmp(cmd->name, "restart"))
-		usage("-k goes with stop and restart only");
-	if (force && cmd->how != CERT)
-		usage("--force goes with cert only");
+	for (i = 0; i < sizeof own_options / sizeof own_options[0]; i++)
+		if (given & own_options[i].takes & ~cmd->takes)
+			usage(own_options[i].refusal);
+	return cmd;
+}
 
-	conf = getenv("QMAILCTL_CONF");
+static void load_site(struct site *site)
+{
+	const char *conf = getenv("QMAILCTL_CONF");
+	struct err err;
+
 	if (!conf || !*conf)
 		conf = CONF_DEFAULT_FILE;
-	if (conf_load_site(conf, &site, &err) < 0)
+	if (conf_load_site(conf, site, &err) < 0)
 		die(EXIT_CONFIG, "%s", err.text);
-	check_site(&site);
-	if (cmd->how == CERT) {
-		rc = cert_command(&site, argv + first + 1, argc - first - 1,
-		    &opts, force);
-		conf_free_site(&site);
-		return rc;
-	}
-	if (conf_list_services(&site, &known, &err) < 0)
+	check_site(site);
+}
+
+/* Selects the services, loads them all, acts, and frees them. */
+static int run_on_services(const struct command *cmd, const struct site *site,
+    char **args, int nargs)
+{
+	struct service *svcs;
+	struct unit *units;
+	struct err err;
+	char **known, **names;
+	size_t n, i;
+	int rc;
+
+	if (conf_list_services(site, &known, &err) < 0)
 		die(EXIT_CONFIG, "%s", err.text);
-	names = select_names(&site, known, argv + first + 1,
-	    argc - first - 1);
+	names = select_names(site, known, args, nargs);
 	/* list shows every configured service unless told which. */
 	if (!names && cmd->how == LIST)
 		names = known;
-
-	n = load_units(&site, names ? names : site.names, &svcs, &units);
-	rc = dispatch(cmd, &site, units, n);
-
+	n = load_units(site, names ? names : site->names, &svcs, &units);
+	rc = dispatch(cmd, site, units, n);
 	for (i = 0; i < n; i++)
 		conf_free_service(&svcs[i]);
 	free(svcs);
@@ -367,6 +377,28 @@ int main(int argc, char **argv)
 	if (names != known)
 		free(names);
 	conf_free_argv(known);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *cmd;
+	struct site site;
+	int first, rc;
+
+	msg_init(argv[0]);
+	msg_oom_code = EXIT_FAILED;
+	open_std_fds();
+	signal(SIGPIPE, SIG_IGN);
+	first = parse_options(argc, argv);
+	cmd = parse_command(argc, argv, first);
+	load_site(&site);
+	if (cmd->how == CERT)
+		rc = cert_command(&site, argv + first + 1, argc - first - 1,
+		    &opts, opts.force);
+	else
+		rc = run_on_services(cmd, &site, argv + first + 1,
+		    argc - first - 1);
 	conf_free_site(&site);
 	return rc;
 }

@@ -113,4 +113,10 @@ int proc_cgroup2_mount(char *buf, size_t size);
 /* The cgroup v2 path of pid relative to the mount ("/qmailctl/send"). */
 int proc_cgroup_of(pid_t pid, char *buf, size_t size);
 
+/* Waits until every pidfd in fds has become readable (its process has
+ * exited) or timeout_ms passes; returns how many are still alive.
+ * Handles of -1 are skipped; at most PROC_WAIT_MAX are looked at. */
+#define PROC_WAIT_MAX 16
+int wait_handles(const int *fds, int n, long timeout_ms);
+
 #endif

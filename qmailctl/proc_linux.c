@@ -1,10 +1,12 @@
 /* proc_linux.c: process inspection through /proc and pidfds (Linux 5.3+). */
 #include "proc.h"
+#include "clock.h"
 
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -431,4 +433,34 @@ int proc_cgroup_of(pid_t pid, char *buf, size_t size)
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+int wait_handles(const int *fds, int n, long timeout_ms)
+{
+	struct pollfd pf[PROC_WAIT_MAX];
+	long long deadline = clock_ms() + timeout_ms;
+	int i, alive;
+
+	if (n > (int)(sizeof pf / sizeof pf[0]))
+		n = (int)(sizeof pf / sizeof pf[0]);
+	for (;;) {
+		alive = 0;
+		for (i = 0; i < n; i++) {
+			pf[i].fd = fds[i];
+			pf[i].events = POLLIN;
+			pf[i].revents = 0;
+		}
+		if (poll(pf, (nfds_t)n, 0) < 0 && errno != EINTR)
+			return n;
+		for (i = 0; i < n; i++)
+			if (fds[i] >= 0 && !(pf[i].revents & (POLLIN | POLLHUP)))
+				alive++;
+		if (alive == 0 || clock_left(deadline) == 0)
+			return alive;
+		/* Sleep until one of them exits (poll wakes) or time is up. */
+		for (i = 0; i < n; i++)
+			if (pf[i].revents & (POLLIN | POLLHUP))
+				pf[i].fd = -1;
+		poll(pf, (nfds_t)n, clock_left(deadline));
+	}
 }

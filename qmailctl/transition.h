@@ -4,6 +4,7 @@
 #define QMAILCTL_TRANSITION_H
 
 #include "exitcode.h"
+#include "report.h"
 #include "unit.h"
 
 /* Each takes the service lock itself. */
@@ -18,14 +19,18 @@ int do_pause(struct unit *u);
 int do_cont(struct unit *u);
 
 /* Takes the service's lock, waiting at most the transition's timeout
- * (own_ms, or -t), then runs fn under it. */
-static inline int with_unit_lock(struct unit *u, long own_ms,
-    int (*fn)(struct unit *))
-{
-	if (unit_lock(u, unit_timeout(u, own_ms)) < 0)
-		return EXIT_FAILED;
-	return fn(u);
-}
+ * (own_ms, or -t); refuses to begin in a worker whose qmailctl was killed
+ * meanwhile.  Returns 0, or -1 having reported why. */
+int transition_lock(struct unit *u, long own_ms);
+
+/* transition_lock(), then fn under the lock. */
+int with_unit_lock(struct unit *u, long own_ms, int (*fn)(struct unit *));
+
+/* Sends sig to element e through its pidfd.  Returns 0 when it was sent,
+ * 1 when e had already exited (the caller's wait sees that), and -1 when
+ * the kernel refused it (an LSM policy, an emulator without
+ * pidfd_send_signal), after reporting why with sayerr(). */
+int unit_signal(struct unit *u, const struct element *e, int sig);
 
 /* The parts, for callers that already hold the lock. */
 int start_locked(struct unit *u);

@@ -1,11 +1,11 @@
-/* unit.c: observing a service's elements; per-service output. */
+/* unit.c: a service at run time: its elements, their pidfiles, what is
+ * known about the processes they name (see unit.h). */
 #include "unit.h"
 #include "msg.h"
 #include "pidfile.h"
 #include "rundir.h"
 #include "cgroup.h"
 #include "clock.h"
-#include "workers.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -100,29 +100,17 @@ void unit_observe(struct unit *u)
 		el_observe(&u->el[i]);
 }
 
-int unit_lock(struct unit *u, long timeout_ms)
+int unit_lock(struct unit *u, long timeout_ms, struct err *e)
 {
 	u->lock = rundir_lock(u->site->rundir, u->svc->name, timeout_ms);
-	/* Killed while we waited for the lock: nothing is begun yet and
-	 * nobody waits for us; beginning now could overtake a command run
-	 * after the kill.  Once the lock is held, we finish regardless. */
-	if (u->lock >= 0 && worker_orphaned()) {
-		close(u->lock);
-		u->lock = -1;
-		sayerr(u, "qmailctl was killed before the transition began: "
-		    "nothing done");
-		return -1;
-	}
 	if (u->lock >= 0)
 		return 0;
 	if (errno == EWOULDBLOCK)
-		sayerr(u, "another qmailctl is acting on %s (lock %s/%s.lock "
-		    "held for %ld ms)", u->svc->name, u->site->rundir,
-		    u->svc->name, timeout_ms);
-	else
-		sayerr(u, "unable to lock %s/%s.lock: %s", u->site->rundir,
-		    u->svc->name, strerror(errno));
-	return -1;
+		return err_set(e, "another qmailctl is acting on %s (lock "
+		    "%s/%s.lock held for %ld ms)", u->svc->name,
+		    u->site->rundir, u->svc->name, timeout_ms);
+	return err_sys(e, "unable to lock %s/%s.lock", u->site->rundir,
+	    u->svc->name);
 }
 
 void unit_forget(struct element *e)
@@ -154,108 +142,6 @@ const char *el_state_name(enum el_state s)
 	case EL_BROKEN: return "broken";
 	}
 	return "unknown";
-}
-
-void say(const struct unit *u, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (u->opts->quiet)
-		return;
-	va_start(ap, fmt);
-	msg_vline(1, u->svc->name, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void sayv(const struct unit *u, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!u->opts->verbose)
-		return;
-	va_start(ap, fmt);
-	msg_vline(1, u->svc->name, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void sayerr(const struct unit *u, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	msg_vline(2, u->svc->name, "failed", fmt, ap);
-	va_end(ap);
-}
-
-int unit_signal(struct unit *u, const struct element *e, int sig)
-{
-	if (proc_signal(e->handle, sig) == 0)
-		return 0;
-	if (errno == ESRCH)
-		return 1;
-	sayerr(u, "unable to send SIG%s to %s %d: %s", sigabbrev_np(sig),
-	    e->program, (int)e->id.pid, strerror(errno));
-	return -1;
-}
-
-char *fmt_duration(char *buf, size_t size, double s)
-{
-	long t = (long)s;
-
-	if (s < 1)
-		snprintf(buf, size, "%ld ms", (long)(s * 1000 + 0.5));
-	else if (s < 60)
-		snprintf(buf, size, "%.1f s", s);
-	else if (t < 3600)
-		snprintf(buf, size, "%ldm%02lds", t / 60, t % 60);
-	else if (t < 86400)
-		snprintf(buf, size, "%ldh%02ldm", t / 3600, t % 3600 / 60);
-	else
-		snprintf(buf, size, "%ldd%02ldh", t / 86400, t % 86400 / 3600);
-	return buf;
-}
-
-int wait_handles(const int *fds, int n, long timeout_ms)
-{
-	struct pollfd pf[EL_MAX * 4];
-	long long deadline = clock_ms() + timeout_ms;
-	int i, alive;
-
-	if (n > (int)(sizeof pf / sizeof pf[0]))
-		n = (int)(sizeof pf / sizeof pf[0]);
-	for (;;) {
-		alive = 0;
-		for (i = 0; i < n; i++) {
-			pf[i].fd = fds[i];
-			pf[i].events = POLLIN;
-			pf[i].revents = 0;
-		}
-		if (poll(pf, (nfds_t)n, 0) < 0 && errno != EINTR)
-			return n;
-		for (i = 0; i < n; i++)
-			if (fds[i] >= 0 && !(pf[i].revents & (POLLIN | POLLHUP)))
-				alive++;
-		if (alive == 0 || clock_left(deadline) == 0)
-			return alive;
-		/* Sleep until one of them exits (poll wakes) or time is up. */
-		for (i = 0; i < n; i++)
-			if (pf[i].revents & (POLLIN | POLLHUP))
-				pf[i].fd = -1;
-		poll(pf, (nfds_t)n, clock_left(deadline));
-	}
-}
-
-char *fmt_wstatus(char *buf, size_t size, int wstatus)
-{
-	if (WIFEXITED(wstatus))
-		snprintf(buf, size, "exited %d", WEXITSTATUS(wstatus));
-	else if (WIFSIGNALED(wstatus))
-		snprintf(buf, size, "killed by SIG%s",
-		    sigabbrev_np(WTERMSIG(wstatus)) ?
-		    sigabbrev_np(WTERMSIG(wstatus)) : "?");
-	else
-		snprintf(buf, size, "ended (status 0x%x)", wstatus);
-	return buf;
 }
 
 char **unit_env(const struct unit *u)
