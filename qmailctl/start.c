@@ -445,6 +445,8 @@ int start_locked(struct unit *u)
 		return EXIT_FAILED;
 	}
 	fmt_duration(took, sizeof took, (double)(clock_ms() - st.t0) / 1000);
+	el_name_running(run);
+	el_name_running(log);
 	if (u->nel == 2)
 		say(u, "started (%s %d, %s %d), ready in %s", run->program,
 		    (int)run->id.pid, log->program, (int)log->id.pid, took);

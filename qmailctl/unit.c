@@ -60,6 +60,17 @@ void unit_free(struct unit *u)
 	}
 }
 
+void el_name_running(struct element *e)
+{
+	struct proc_info pi;
+
+	/* The start time tells that the pid still names the recorded
+	 * process, not one that took its number since. */
+	if (e->id.pid > 0 && proc_info(e->id.pid, &pi) == 0 &&
+	    pi.start == e->id.start && pi.comm[0])
+		snprintf(e->program, sizeof e->program, "%s", pi.comm);
+}
+
 static void el_observe(struct element *e)
 {
 	if (e->handle >= 0) {
@@ -72,8 +83,10 @@ static void el_observe(struct element *e)
 		return;
 	}
 	e->handle = proc_open_recorded(&e->id);
-	if (e->handle >= 0)
+	if (e->handle >= 0) {
 		e->state = EL_ALIVE;
+		el_name_running(e);
+	}
 	else if (errno == ESTALE || errno == EPERM) {
 		/* The pid is someone else's now (or never ours to touch), and
 		 * so are a process group and a session of that number: the

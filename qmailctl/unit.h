@@ -27,7 +27,11 @@ enum el_state {
 struct element {
 	const char *role;               /* "run" or "log" */
 	char *const *argv;              /* as configured */
-	char program[64];               /* basename of argv[0] */
+	char program[64];               /* what runs: the process's own name
+	                                 * once it is seen alive (setuidgid
+	                                 * ... multilog is multilog,
+	                                 * qmail-start is qmail-send), before
+	                                 * that the basename of argv[0] */
 	char pidfile[PATH_MAX];
 	struct proc_ident id;
 	enum el_state state;
@@ -49,6 +53,10 @@ struct unit {
 void unit_init(struct unit *u, const struct site *site,
     const struct service *svc, const struct opts *opts);
 void unit_free(struct unit *u);
+
+/* Names e by the program its recorded process runs now (chain-loaders
+ * seen through), if it is alive. */
+void el_name_running(struct element *e);
 
 /* Reads the pidfiles and checks each recorded process. */
 void unit_observe(struct unit *u);

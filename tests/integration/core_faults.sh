@@ -128,7 +128,7 @@ spid=$(pid_of stubborn)
 q stop stubborn >"$T/out" 2>&1
 is_rc $? 1 "stop of a server ignoring TERM exits 1 after stop_timeout"
 sed 's/^/# /' "$T/out"
-check "... names the survivor and the zap command" grep -q "sh $spid still running after .*qmailctl zap stubborn" "$T/out"
+check "... names the survivor by what runs (sh exec'd sleep) and the zap command" grep -q "sleep $spid still running after .*qmailctl zap stubborn" "$T/out"
 check "... never claims it stopped" sh -c "! grep -q stopped '$T/out'"
 check "... and the pidfile still records it" same_process "$T/run/stubborn.pid"
 q -t 0.2 stop stubborn >/dev/null 2>&1
