@@ -1,7 +1,8 @@
 /* workers.c: one forked worker per service, the worst result wins. */
 #include "workers.h"
 #include "msg.h"
-#include "transition.h"
+#include "exitcode.h"
+#include "report.h"
 
 #include <errno.h>
 #include <stdio.h>
