@@ -22,7 +22,7 @@
 . "$TESTS/lib.sh"
 
 # The number of tests below: a skip reports each one.
-PLANNED=32
+PLANNED=34
 skip_all() {
 	_i=0
 	while [ "$_i" -lt "$PLANNED" ]; do skip "$1"; _i=$((_i + 1)); done
@@ -114,6 +114,12 @@ check "... each confirmed" test "$(grep -c ': started (' "$T/out")" = 5
 send_pid=$(pid_of send)
 check "send's recorded server is qmail-send (qmail-start exec'd it)" \
 	test "$(cat "/proc/$send_pid/comm" 2>/dev/null)" = qmail-send
+
+q check >"$T/out" 2>&1
+is_rc $? 0 "check: every shipped service OK on the real qmail"
+sed 's/^/# /' "$T/out"
+check "... the certificate cert made has the 365 days cert said" \
+	grep -q "^QMAILCTL OK - smtps ready in .*, cert expires in 365 days\$" "$T/out"
 
 # ---- mail in over SMTP and SMTPS, delivered by qmail-send ----
 
