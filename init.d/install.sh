@@ -27,8 +27,10 @@
 # LOGDIR/NAME, when it is missing: logdir, default and qmaill are read
 # from the installed qmailctl.conf (as plain values, never run).  It is
 # chowned to the loggers' user (qmaill) where that user exists; where it
-# does not exist yet, install says what to run once it does.  uninstall
-# removes only those that are empty: logs are not ours to delete.
+# does not exist yet, install says what to run once it does (a package,
+# built with DESTDIR where the user may not exist, chowns them in its
+# postinst).  uninstall removes only those that are empty: logs are not
+# ours to delete.
 set -u
 umask 022
 

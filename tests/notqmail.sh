@@ -50,6 +50,15 @@ case $home in
 *[!A-Za-z0-9/._+-]*) skip "the build directory $BUILD has characters qmail's build cannot take" ;;
 esac
 
+# qmail's users (qmailq, qmails, the mail user) must reach the home.
+_p=$BUILD
+while [ -n "$_p" ] && [ "$_p" != / ]; do
+	if [ -e "$_p" ] && [ -z "$(find "$_p" -maxdepth 0 -perm -o+x)" ]; then
+		skip "$_p is not searchable by other users: qmail's users could not reach a home below $BUILD"
+	fi
+	_p=${_p%/*}
+done
+
 want="$(sha256sum <"$tarball" | cut -d' ' -f1) $home"
 ready() {
 	[ -f "$dir/stamp" ] && [ "$(cat "$dir/stamp")" = "$want" ] &&
