@@ -22,6 +22,15 @@
 #
 # Directories are made 0755 when missing; existing ones are left as they
 # are.  Nothing here makes private key directories or certificates.
+#
+# install also makes the log directory of each default service,
+# LOGDIR/NAME, when it is missing: logdir, default and qmaill are read
+# from the installed qmailctl.conf (as plain values, never run).  It is
+# chowned to the loggers' user (qmaill) where that user exists; where it
+# does not exist yet, install says what to run once it does (a package,
+# built with DESTDIR where the user may not exist, chowns them in its
+# postinst).  uninstall removes only those that are empty: logs are not
+# ours to delete.
 set -u
 umask 022
 
@@ -119,17 +128,86 @@ remove() {
 	rm -f -- "$_to" && echo "uninstall: removed $_to"
 }
 
+# conf_value KEY: KEY's value in the installed qmailctl.conf ("key =
+# value", the last one wins), or nothing.  A value is used only if it is
+# literal: one with ${...} in it is qmailctl's to expand, not ours.
+conf_value() {
+	[ -f "$site_conf" ] || return 0
+	sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$site_conf" |
+		tail -n 1 | sed 's/[[:space:]]*$//'
+}
+site_conf=$DESTDIR$SYSCONFDIR/qmailctl/qmailctl.conf
+
+# log_dirs: LOGDIR/NAME for every default service, one a line; says why
+# on stderr and prints nothing when the site's values cannot be used.
+log_dirs() {
+	_logdir=$(conf_value logdir) _default=$(conf_value default)
+	case $_logdir$_default in
+	*'$'*) echo "install: logdir or default in $site_conf uses \${...}: make the log directories yourself" >&2; return 0 ;;
+	esac
+	case $_logdir in
+	/*) ;;
+	*) echo "install: no absolute logdir in $site_conf: make the log directories yourself" >&2; return 0 ;;
+	esac
+	for _n in $_default; do
+		case $_n in *[!A-Za-z0-9_-]*) continue ;; esac
+		echo "$_logdir/$_n"
+	done
+}
+
+# make_log_dirs: the missing log directories, for the loggers' user.
+make_log_dirs() {
+	_user=$(conf_value qmaill)
+	case $_user in ""|*'$'*|*[!A-Za-z0-9._-]*) _user=qmaill ;; esac
+	_made=""
+	for _d in $(log_dirs); do
+		[ -e "$DESTDIR$_d" ] && continue
+		mkdir -p -- "$DESTDIR$_d" || die "unable to make $DESTDIR$_d"
+		if getent passwd "$_user" >/dev/null 2>&1; then
+			chown -- "$_user" "$DESTDIR$_d" ||
+			    die "unable to chown $_user $DESTDIR$_d"
+			echo "install: $DESTDIR$_d/ (log directory, owned by $_user)"
+		else
+			echo "install: $DESTDIR$_d/ (log directory, owned by root)"
+			_made="$_made $DESTDIR$_d"
+		fi
+	done
+	if [ -n "$_made" ]; then
+		echo "install: user $_user does not exist yet: once qmail's users are made (qmail's INSTALL.ids), run: chown $_user$_made"
+	fi
+}
+
+# remove_log_dirs: the log directories, and LOGDIR, if empty.
+remove_log_dirs() {
+	_d=
+	for _d in $(log_dirs 2>/dev/null); do
+		[ -d "$DESTDIR$_d" ] || continue
+		if rmdir -- "$DESTDIR$_d" 2>/dev/null; then
+			echo "uninstall: removed $DESTDIR$_d/"
+		else
+			echo "uninstall: kept $DESTDIR$_d/ (not empty: logs)"
+		fi
+	done
+	if [ -n "$_d" ] && rmdir -- "$DESTDIR${_d%/*}" 2>/dev/null; then
+		echo "uninstall: removed $DESTDIR${_d%/*}/"
+	fi
+	return 0
+}
+
 case ${1:-} in
 install)
 	if [ ! -x "$BUILD/qmailctl" ] || [ ! -x "$BUILD/pido" ]; then
 		die "no $BUILD/qmailctl or $BUILD/pido: run make first"
 	fi
 	each put
+	make_log_dirs
 	if [ -z "$DESTDIR" ]; then
 		echo "install: next: edit $SYSCONFDIR/qmailctl/qmailctl.conf and the services, run \"qmailctl cdb\", then enable ONE of: \"systemctl daemon-reload; systemctl enable qmail\" (systemd) or \"update-rc.d qmail defaults\" (sysvinit)"
 	fi
 	;;
 uninstall)
+	# before the site config that names them goes
+	remove_log_dirs
 	each remove
 	# our own directories, once empty; the shared ones stay
 	for _d in "$SYSCONFDIR/qmailctl/services" "$SYSCONFDIR/qmailctl/stunnel" \

@@ -395,7 +395,7 @@ static int check_dates(const char *file, X509 *x, long warn_days,
 	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
 		return bad(r, file, "unreadable notAfter");
 	r->seconds_left = days * DAY_SECONDS + secs;
-	r->days_left = (long)(r->seconds_left / DAY_SECONDS);
+	r->days_left = cert_days_left(r->seconds_left);
 	if (r->seconds_left <= 0) {
 		long ago = -r->days_left;
 

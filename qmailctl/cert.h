@@ -21,7 +21,7 @@
 #define CERT_NO_GID ((gid_t)-1)
 
 struct cert_report {
-	long days_left;         /* whole days to notAfter; negative: expired */
+	long days_left;         /* cert_days_left(seconds_left) */
 	long long seconds_left; /* the same in seconds */
 	char subject_cn[256];   /* subject CN, non-printables escaped; or "" */
 	char not_after[64];     /* "Jan  1 00:00:00 2025 GMT" */
@@ -31,6 +31,17 @@ struct cert_report {
 	char warning[512];      /* the warnings as one line, or "" */
 	char error[512];        /* why the file is not usable, or "" */
 };
+
+/* The days a certificate has left, counted one way for every message
+ * (check's, start's, cert's): a day begun counts as a day, so that a
+ * certificate "cert" made for 365 days has 365 left a second later, not
+ * 364; once expired (seconds_left <= 0), minus the whole days since. */
+static inline long cert_days_left(long long seconds_left)
+{
+	if (seconds_left > 0)
+		return (long)((seconds_left + 86399) / 86400);
+	return (long)(seconds_left / 86400);
+}
 
 /* Checks that file exists, that uid (with gid and, for a user in the
  * passwd database, its supplementary groups) may search every directory

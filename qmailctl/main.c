@@ -248,6 +248,16 @@ static void check_site(const struct site *site)
 		    site->file, cg);
 }
 
+/* The commands that act take root's run directory and signal root's
+ * processes; as anybody else they would only trip over the run
+ * directory's owner check, which names the wrong cause. */
+static void need_root(const struct command *cmd)
+{
+	if (geteuid() != 0)
+		die(EXIT_PRIVILEGE, "%s: qmailctl must run as root (this is "
+		    "uid %d)", cmd->name, (int)geteuid());
+}
+
 static void prepare_rundir(const struct site *site)
 {
 	char why[4200];
@@ -301,6 +311,7 @@ static int dispatch(const struct command *cmd, const struct site *site,
 	case CHECK:
 		return check_run(units, n);
 	case IN_WORKERS:
+		need_root(cmd);
 		prepare_rundir(site);
 		return workers_run(units, n, cmd->act);
 	case STATUS:

@@ -18,6 +18,11 @@ have stunnel4 || have stunnel || need stunnel4
 have multilog || need daemontools
 have mandoc || need mandoc
 have shellcheck || need shellcheck
+# tests/notqmail.sh builds notqmail, whose "make man" runs nroff; the
+# real-qmail tests talk to it with swaks and python3's poplib.
+have nroff || need groff-base
+have swaks || need swaks
+have python3 || need python3
 
 [ -z "$missing" ] && exit 0
 

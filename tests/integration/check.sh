@@ -49,7 +49,7 @@ is_rc $? 0 "start smtp smtps send"
 
 check_out 0 "check of healthy services: exit 0" smtp smtps send
 check "smtps: ready, the TLS protocol, the days left" \
-	grep -Eqx "QMAILCTL OK - smtps ready in [0-9.]+ m?s, TLSv1\.[23], cert expires in 36[45] days" "$T/chk"
+	grep -Eqx "QMAILCTL OK - smtps ready in [0-9.]+ m?s, TLSv1\.[23], cert expires in 365 days" "$T/chk"
 check "smtp: ready, plain" grep -Eqx "QMAILCTL OK - smtp ready in [0-9.]+ m?s" "$T/chk"
 check "send (no probe): its pid alive" \
 	grep -Eqx "QMAILCTL OK - send running \(sleep $(pid_of send) up .*\)" "$T/chk"
@@ -75,7 +75,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 5 \
 cat "$T/soon.crt" "$T/soon.key" >"$T/cert.pem"
 check_out 1 "a certificate expiring in 5 days: WARNING (exit 1)" smtp smtps
 check "... says so, and how soon" \
-	grep -Eqx "QMAILCTL WARNING - smtps ready in .*, cert expires in [45] days" "$T/chk"
+	grep -Eqx "QMAILCTL WARNING - smtps ready in .*, cert expires in 5 days" "$T/chk"
 check "... the other service stays OK" grep -q "^QMAILCTL OK - smtp ready" "$T/chk"
 echo "cert_warn_days = 2" >>"$T/qmailctl.conf"
 check_out 0 "cert_warn_days = 2: the same certificate is OK" smtps

@@ -13,6 +13,25 @@
 
 make_marked_site "reload_signal = HUP"
 echo "cgroup = no" >>"$T/qmailctl.conf"
+
+# ---- not root: a command that acts says that it must run as root ----
+# (not that the run directory is "writable by a user other than" the
+# caller's uid, which is what the owner check made of it)
+if command -v setuidgid >/dev/null 2>&1 && getent passwd nobody >/dev/null; then
+	chmod 755 "$T"
+	nobody=$(id -u nobody)
+	for cmd in start stop zap; do
+		setuidgid nobody "$QMAILCTL" -f "$T/qmailctl.conf" "$cmd" smtp >"$T/out" 2>"$T/err"
+		is_rc $? 4 "$cmd as uid $nobody: exit 4 (insufficient privilege)"
+		check "... one line: qmailctl must run as root" test "$(cat "$T/err")" = \
+			"qmailctl: fatal: $cmd: qmailctl must run as root (this is uid $nobody)"
+	done
+	check "... and no run directory was made" test ! -e "$T/run"
+	setuidgid nobody "$QMAILCTL" -f "$T/qmailctl.conf" status smtp >"$T/out" 2>&1
+	is_rc $? 3 "status needs no root: exit 3, not running"
+else
+	skip "no setuidgid or no user nobody: qmailctl as an ordinary user"
+fi
 if ! "$FIXTURES/nosignal" true 2>"$T/err"; then
 	skip "no seccomp filter here: $(cat "$T/err")"
 	done_testing

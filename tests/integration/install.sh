@@ -3,6 +3,7 @@
 # them: the exact file list with its modes, twice in a row; an edited
 # config file survives a second install (the new version goes beside it as
 # FILE.dist) and an uninstall, which removes everything else it installed.
+# The log directories of the default services, for the loggers' user.
 # The binaries are already built: make runs with -o all.
 . "$TESTS/lib.sh"
 
@@ -104,6 +105,51 @@ check "... which the unit runs" grep -q '^ExecStart=/usr/local/sbin/qmailctl ' "
 rm -rf "$R"
 mk install PREFIX=/opt/qmailctl; is_rc $? 0 "make install PREFIX=/opt/qmailctl"
 check "... puts the unit in /etc/systemd/system" test -f "$R/etc/systemd/system/qmail.service"
+
+# ---- the log directories of the default services ----
+L=$R/var/log/qmail
+C=$R/etc/qmailctl/qmailctl.conf
+owners() { for _n in send smtp smtps pop3 pop3s; do stat -c '%U %a' "$1/$_n"; done | sort -u; }
+rm -rf "$R"
+mk install; is_rc $? 0 "make install into an empty root"
+show
+check "it makes LOGDIR/NAME for each default service (logdir, default of qmailctl.conf)" \
+	sh -c "for n in send smtp smtps pop3 pop3s; do test -d '$L/'\$n || exit 1; done"
+if getent passwd qmaill >/dev/null; then
+	check "... owned by qmaill, mode 755" test "$(owners "$L")" = "qmaill 755"
+	check "... and says so" grep -qx "install: $L/send/ (log directory, owned by qmaill)" "$T/out"
+else
+	check "... owned by root, mode 755: there is no user qmaill" test "$(owners "$L")" = "root 755"
+	check "... and says what to run once qmaill exists" grep -q "^install: user qmaill does not exist yet: .* run: chown qmaill $L/" "$T/out"
+fi
+mk install; is_rc $? 0 "make install again"
+check "... says nothing of the log directories, which exist" sh -c "! grep -q 'log director' '$T/out'"
+
+rm -rf "$L"
+sed -i 's/^qmaill = .*/qmaill = nosuchuser-qmailctl/' "$C"
+mk install; is_rc $? 0 "make install when the loggers' user does not exist: exit 0"
+show
+check "... the log directories are made, owned by root" test "$(owners "$L")" = "root 755"
+check "... and it says what to run once the user exists" grep -qx \
+	"install: user nosuchuser-qmailctl does not exist yet: once qmail's users are made (qmail's INSTALL.ids), run: chown nosuchuser-qmailctl $L/send $L/smtp $L/smtps $L/pop3 $L/pop3s" "$T/out"
+
+rm -rf "$L"
+sed -i -e 's/^qmaill = .*/qmaill = nobody/' -e 's|^logdir = .*|logdir = /srv/qlog|' \
+	-e 's/^default = .*/default = send smtp/' "$C"
+mk install; is_rc $? 0 "make install with the site's own logdir, default and qmaill"
+check "... makes those of the site's default services under its logdir" \
+	sh -c "test -d '$R/srv/qlog/send' && test -d '$R/srv/qlog/smtp' && test ! -e '$R/srv/qlog/pop3' && test ! -e '$L'"
+check "... owned by the site's qmaill" test "$(stat -c %U "$R/srv/qlog/send")" = nobody
+chown root "$R/srv/qlog/smtp"
+chmod 700 "$R/srv/qlog/smtp"
+mk install
+check "an existing log directory is left as it is" test "$(stat -c '%U %a' "$R/srv/qlog/smtp")" = "root 700"
+echo log >"$R/srv/qlog/smtp/current"
+mk uninstall; is_rc $? 0 "make uninstall"
+show
+check "... removes an empty log directory" test ! -e "$R/srv/qlog/send"
+check "... keeps one with logs in it, and says so" sh -c \
+	"test -f '$R/srv/qlog/smtp/current' && grep -qx 'uninstall: kept $R/srv/qlog/smtp/ (not empty: logs)' '$T/out'"
 
 if command -v shellcheck >/dev/null 2>&1; then
 	shellcheck "$TOP/init.d/install.sh" >"$T/out" 2>&1
