@@ -36,6 +36,9 @@
  * a monitor's own plugin timeout is often 10 s, and a service that takes
  * seconds to greet is in trouble anyway. */
 #define CHECK_PROBE_MAX_MS 5000
+/* Older protocols are deprecated (RFC 8996): a WARNING below this wire
+ * version (RFC 5246). */
+#define TLS_VERSION_1_2 0x0303
 
 enum { RANK_OK, RANK_UNKNOWN, RANK_WARNING, RANK_CRITICAL };
 
@@ -108,13 +111,46 @@ static int check_running(struct unit *u, struct verdict *v)
 	return -1;
 }
 
+/* The name the site's certificates are for, or NULL: then no name is
+ * checked. */
+static const char *site_hostname(const struct unit *u)
+{
+	const char *h = conf_site_var(u->site, "hostname");
+
+	return h && *h ? h : NULL;
+}
+
+/* What the handshake showed, judged: the protocol (the cipher too with
+ * -v, or when it is the trouble), then each weakness, a WARNING. */
+static void check_tls(struct unit *u, const struct net_tls *t,
+    struct verdict *v)
+{
+	const char *host = site_hostname(u);
+
+	add(v, RANK_OK, ", %s", t->version);
+	if (u->opts->verbose || !t->forward_secret)
+		add(v, RANK_OK, " %s", t->cipher);
+	if (t->version_id < TLS_VERSION_1_2)
+		add(v, RANK_WARNING, ", protocol below TLS 1.2");
+	if (!t->forward_secret)
+		add(v, RANK_WARNING, ", no forward secrecy");
+	if (!t->has_cert)
+		return;
+	if (host && t->name_match == 0)
+		add(v, RANK_WARNING, ", certificate does not name %s (it "
+		    "names %s)", host, t->names[0] ? t->names : "nothing");
+	if (!t->self_issued && !t->issuer_sent)
+		add(v, RANK_WARNING, ", certificate chain lacks the leaf's "
+		    "issuer (%s)", t->issuer);
+}
+
 static void check_probe(struct unit *u, struct verdict *v)
 {
 	const struct element *e = &u->el[EL_RUN];
 	long timeout = unit_timeout(u, u->svc->start_timeout_ms <
 	    CHECK_PROBE_MAX_MS ? u->svc->start_timeout_ms : CHECK_PROBE_MAX_MS);
 	struct probe_result r;
-	char took[32], tls[128];
+	char took[32];
 	long long t0;
 
 	if (u->svc->probe.kind == PROBE_NONE) {
@@ -124,19 +160,14 @@ static void check_probe(struct unit *u, struct verdict *v)
 		return;
 	}
 	t0 = clock_us();
-	if (probe_once(&u->svc->probe, timeout, &r) < 0) {
-		set(v, RANK_CRITICAL, "%s: %s", u->svc->name, r.error);
+	if (probe_once(&u->svc->probe, timeout, site_hostname(u), &r) < 0) {
+		set(v, RANK_CRITICAL, "%s: %s", u->svc->name, r.err.text);
 		return;
 	}
 	fmt_duration(took, sizeof took, (double)(clock_us() - t0) / 1e6);
 	set(v, RANK_OK, "%s ready in %s", u->svc->name, took);
-	if (r.tls[0]) {
-		/* "TLSv1.3 TLS_AES_256_GCM_SHA384": the cipher with -v. */
-		snprintf(tls, sizeof tls, "%s", r.tls);
-		if (!u->opts->verbose)
-			tls[strcspn(tls, " ")] = 0;
-		add(v, RANK_OK, ", %s", tls);
-	}
+	if (r.tls.version[0])
+		check_tls(u, &r.tls, v);
 }
 
 static void check_logger(struct unit *u, struct verdict *v)
@@ -188,7 +219,7 @@ int do_check(struct unit *u)
 	unit_observe(u);
 	if (check_running(u, &v) == 0) {
 		check_probe(u, &v);
-		if (v.rank == RANK_OK) {
+		if (v.rank < RANK_CRITICAL) {
 			check_logger(u, &v);
 			check_cert(u, &v);
 		}

@@ -412,11 +412,11 @@ static struct run probe_at(enum probe_kind kind, const char *host,
 	struct run run;
 	long long t0 = now_ms();
 
-	run.rc = probe_once(&p, timeout, &run.r);
+	run.rc = probe_once(&p, timeout, NULL, &run.r);
 	run.ms = now_ms() - t0;
 	run.err_queue_empty = ERR_peek_error() == 0;
-	if (run.r.error[0])
-		diag("probe said", run.r.error);
+	if (run.r.err.text[0])
+		diag("probe said", run.r.err.text);
 	return run;
 }
 
@@ -434,7 +434,7 @@ static struct run probe_script(enum script s, enum probe_kind kind,
 
 static int has(const struct run *run, const char *text)
 {
-	return strstr(run->r.error, text) != NULL;
+	return strstr(run->r.err.text, text) != NULL;
 }
 
 /* ---- the cases ---- */
@@ -470,12 +470,12 @@ static void test_plain(void)
 	int i;
 
 	run = probe_at(PROBE_NONE, NULL, NULL, NULL, PROBE_MS);
-	ok(run.rc == 0 && !run.r.error[0],
+	ok(run.rc == 0 && !run.r.err.text[0],
 	    "none: succeeds without a connection");
 
 	pid = server(S_GOOD, port, sizeof port);
 	run = probe_at(PROBE_TCP, "127.0.0.1", port, "220", PROBE_MS);
-	ok(run.rc == 0 && !run.r.error[0] && !run.r.tls[0] &&
+	ok(run.rc == 0 && !run.r.err.text[0] && !run.r.tls.version[0] &&
 	    run.err_queue_empty, "tcp: good greeting");
 	run = probe_at(PROBE_TCP, "localhost", port, "220 plain", PROBE_MS);
 	ok(run.rc == 0, "tcp: host name resolved (every address tried)");
@@ -484,7 +484,7 @@ static void test_plain(void)
 	pid = server(S_WRONG, port, sizeof port);
 	run = probe_at(PROBE_TCP, "127.0.0.1", port, "220", PROBE_MS);
 	snprintf(prefix, sizeof prefix, "probe 127.0.0.1:%s: ", port);
-	ok(run.rc < 0 && !strncmp(run.r.error, prefix, strlen(prefix)) &&
+	ok(run.rc < 0 && !strncmp(run.r.err.text, prefix, strlen(prefix)) &&
 	    has(&run, "greeting '554 go\\x01 away' does not start with '220'"),
 	    "tcp: wrong greeting, quoted and escaped");
 	stop_child(pid);
@@ -545,9 +545,10 @@ static void test_tls(void)
 
 	pid = server(S_TLS_GOOD, port, sizeof port);
 	run = probe_at(PROBE_TLS, "127.0.0.1", port, "220", PROBE_MS);
-	ok(run.rc == 0 && !strncmp(run.r.tls, "TLSv1.", 6) &&
-	    strchr(run.r.tls, ' ') && run.err_queue_empty,
-	    "tls: self-signed certificate passes (%s)", run.r.tls);
+	ok(run.rc == 0 && !strncmp(run.r.tls.version, "TLSv1.", 6) &&
+	    run.r.tls.cipher[0] && run.err_queue_empty,
+	    "tls: self-signed certificate passes (%s %s)", run.r.tls.version,
+	    run.r.tls.cipher);
 	run = probe_at(PROBE_TLS, "localhost", port, "220 sni=localhost",
 	    PROBE_MS);
 	ok(run.rc == 0, "tls: SNI is the host name");
@@ -597,7 +598,7 @@ static void test_starttls(void)
 	struct run run;
 
 	run = probe_script(S_POP3_STLS, PROBE_POP3_STLS, NULL, PROBE_MS);
-	ok(run.rc == 0 && run.r.tls[0], "pop3-stls: RFC 2595 server "
+	ok(run.rc == 0 && run.r.tls.version[0], "pop3-stls: RFC 2595 server "
 	    "(NOOP refused before login, CAPA over TLS)");
 	run = probe_script(S_POP3_NO_STLS, PROBE_POP3_STLS, NULL, PROBE_MS);
 	ok(run.rc < 0 && has(&run, ": CAPA does not list STLS"),
@@ -611,7 +612,7 @@ static void test_starttls(void)
 
 	run = probe_script(S_SMTP_STARTTLS, PROBE_SMTP_STARTTLS, NULL,
 	    PROBE_MS);
-	ok(run.rc == 0 && run.r.tls[0], "smtp-starttls: multi-line greeting, "
+	ok(run.rc == 0 && run.r.tls.version[0], "smtp-starttls: multi-line greeting, "
 	    "STARTTLS, EHLO over TLS");
 	run = probe_script(S_SMTP_NO_STARTTLS, PROBE_SMTP_STARTTLS, NULL,
 	    PROBE_MS);
@@ -820,20 +821,20 @@ static void test_chain(void)
 	}
 	run = chain_probe(stunnel, "tls", greeter, "greeter smtp", NULL,
 	    PROBE_TLS, "220");
-	ok(run.rc == 0 && run.r.tls[0], "%s", what[0]);
+	ok(run.rc == 0 && run.r.tls.version[0], "%s", what[0]);
 	run = chain_probe(stunnel, "pop3", greeter, "greeter pop3", "pop3",
 	    PROBE_POP3_STLS, NULL);
-	ok(run.rc == 0 && run.r.tls[0], "%s", what[1]);
+	ok(run.rc == 0 && run.r.tls.version[0], "%s", what[1]);
 	run = chain_probe(stunnel, "smtp", greeter, "greeter smtp", "smtp",
 	    PROBE_SMTP_STARTTLS, NULL);
-	ok(run.rc == 0 && run.r.tls[0], "%s", what[2]);
+	ok(run.rc == 0 && run.r.tls.version[0], "%s", what[2]);
 	run = chain_probe(stunnel, "tls-missing", "/nonexistent/greeter",
 	    "greeter smtp", NULL, PROBE_TLS, "220");
-	ok(run.rc == -1 && run.r.tls[0] && has(&run, "before greeting"),
+	ok(run.rc == -1 && run.r.tls.version[0] && has(&run, "before greeting"),
 	    "%s", what[3]);
 	run = chain_probe(stunnel, "pop3-missing", "/nonexistent/greeter",
 	    "greeter pop3", "pop3", PROBE_POP3_STLS, NULL);
-	ok(run.rc == -1 && !run.r.tls[0] && has(&run, "before greeting"),
+	ok(run.rc == -1 && !run.r.tls.version[0] && has(&run, "before greeting"),
 	    "%s", what[4]);
 }
 
