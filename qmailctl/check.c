@@ -5,6 +5,9 @@
  * probe must answer now, one attempt (a monitoring system has retries of
  * its own, and a service that needs a second try is worth a line); the
  * certificate must pass the same check as at start, for the same user.
+ * What a TLS handshake negotiated and the server sent is judged too: an
+ * old protocol, no forward secrecy, a certificate for another name, a
+ * chain without the leaf's issuer are each a WARNING (check_tls).
  *
  * check takes no lock: it changes nothing, and a lock held by a long
  * `stop send` must not turn a monitor's answer into a timeout.  A check
