@@ -215,7 +215,7 @@ static void check_cert(struct unit *u, struct verdict *v)
 int do_check(struct unit *u)
 {
 	struct verdict v;
-	char line[1700];
+	char text[1600], line[1700];
 	int n;
 
 	memset(&v, 0, sizeof v);
@@ -229,8 +229,12 @@ int do_check(struct unit *u)
 	}
 	if (v.rank == RANK_OK && u->opts->quiet)
 		return v.rank;
+	/* Config values and file names reach the line raw: escape them
+	 * (what came from the peer is escaped already, and stays as it is:
+	 * the escaper's output is a fixed point). */
+	msg_escape(text, sizeof text, v.text, strlen(v.text));
 	n = snprintf(line, sizeof line, "QMAILCTL %s - %s\n",
-	    ranks[v.rank].word, v.text);
+	    ranks[v.rank].word, text);
 	if (n < 0 || (size_t)n >= sizeof line) {
 		n = sizeof line - 1;
 		line[n - 1] = '\n';

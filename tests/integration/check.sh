@@ -148,6 +148,17 @@ timeout 3 "$QMAILCTL" -f "$T/qmailctl.conf" check smtp >"$T/chk" 2>&1
 is_rc $? 0 "check answers while another qmailctl holds the service's lock"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 
+# What the check line quotes from the config is escaped, as in every line
+# qmailctl writes; what came from the peer was escaped when it was read.
+esc=$(printf '\033')
+cp "$T/services/smtp" "$T/smtp.svc"
+sed -i "s/^probe = .*/probe = tcp 127.0.0.1 \${smtp_port} ${esc}[31m220/" "$T/services/smtp"
+check_out 2 "a probe expecting what the greeting lacks: CRITICAL" smtp
+check "... the ESC of the config value escaped" \
+	grep -q "greeting '220 stand-in.invalid ESMTP stand-in' does not start with '.x1b\[31m220'" "$T/chk"
+check "... no raw ESC reaches the terminal" sh -c "! grep -q '$esc' '$T/chk'"
+cp "$T/smtp.svc" "$T/services/smtp"
+
 # WARNING: a certificate that expires within cert_warn_days (default 30).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 5 \
 	-subj /CN=soon.test -keyout "$T/soon.key" -out "$T/soon.crt" >/dev/null 2>&1
