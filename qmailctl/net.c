@@ -252,7 +252,10 @@ static int connect_one(struct net_conn *c, const struct addrinfo *ai)
 		return -1;
 	else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
-	if (!err)
+	/* A reset comes only on an established connection (a refusal is
+	 * ECONNREFUSED): a peer that greeted and reset at once.  What it
+	 * sent is still to be read, and the reading tells the rest. */
+	if (!err || err == ECONNRESET)
 		return 0;
 	close(c->fd);
 	c->fd = -1;
