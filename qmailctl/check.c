@@ -5,6 +5,9 @@
  * probe must answer now, one attempt (a monitoring system has retries of
  * its own, and a service that needs a second try is worth a line); the
  * certificate must pass the same check as at start, for the same user.
+ * What a TLS handshake negotiated and the server sent is judged too: an
+ * old protocol, no forward secrecy, a certificate for another name, a
+ * chain without the leaf's issuer are each a WARNING (check_tls).
  *
  * check takes no lock: it changes nothing, and a lock held by a long
  * `stop send` must not turn a monitor's answer into a timeout.  A check
@@ -37,6 +40,9 @@
  * a monitor's own plugin timeout is often 10 s, and a service that takes
  * seconds to greet is in trouble anyway. */
 #define CHECK_PROBE_MAX_MS 5000
+/* Older protocols are deprecated (RFC 8996): a WARNING below this wire
+ * version (RFC 5246). */
+#define TLS_VERSION_1_2 0x0303
 
 enum { RANK_OK, RANK_UNKNOWN, RANK_WARNING, RANK_CRITICAL };
 
@@ -109,13 +115,46 @@ static int check_running(struct unit *u, struct verdict *v)
 	return -1;
 }
 
+/* The name the site's certificates are for, or NULL: then no name is
+ * checked. */
+static const char *site_hostname(const struct unit *u)
+{
+	const char *h = conf_site_var(u->site, "hostname");
+
+	return h && *h ? h : NULL;
+}
+
+/* What the handshake showed, judged: the protocol (the cipher too with
+ * -v, or when it is the trouble), then each weakness, a WARNING. */
+static void check_tls(struct unit *u, const struct net_tls *t,
+    struct verdict *v)
+{
+	const char *host = site_hostname(u);
+
+	add(v, RANK_OK, ", %s", t->version);
+	if (u->opts->verbose || !t->forward_secret)
+		add(v, RANK_OK, " %s", t->cipher);
+	if (t->version_id < TLS_VERSION_1_2)
+		add(v, RANK_WARNING, ", protocol below TLS 1.2");
+	if (!t->forward_secret)
+		add(v, RANK_WARNING, ", no forward secrecy");
+	if (!t->has_cert)
+		return;
+	if (host && t->name_match == 0)
+		add(v, RANK_WARNING, ", certificate does not name %s (it "
+		    "names %s)", host, t->names[0] ? t->names : "nothing");
+	if (!t->self_issued && !t->issuer_sent)
+		add(v, RANK_WARNING, ", certificate chain lacks the leaf's "
+		    "issuer (%s)", t->issuer);
+}
+
 static void check_probe(struct unit *u, struct verdict *v)
 {
 	const struct element *e = &u->el[EL_RUN];
 	long timeout = unit_timeout(u, u->svc->start_timeout_ms <
 	    CHECK_PROBE_MAX_MS ? u->svc->start_timeout_ms : CHECK_PROBE_MAX_MS);
 	struct probe_result r;
-	char took[32], tls[128];
+	char took[32];
 	long long t0;
 
 	if (u->svc->probe.kind == PROBE_NONE) {
@@ -125,19 +164,14 @@ static void check_probe(struct unit *u, struct verdict *v)
 		return;
 	}
 	t0 = clock_us();
-	if (probe_once(&u->svc->probe, timeout, &r) < 0) {
-		set(v, RANK_CRITICAL, "%s: %s", u->svc->name, r.error);
+	if (probe_once(&u->svc->probe, timeout, site_hostname(u), &r) < 0) {
+		set(v, RANK_CRITICAL, "%s: %s", u->svc->name, r.err.text);
 		return;
 	}
 	fmt_duration(took, sizeof took, (double)(clock_us() - t0) / 1e6);
 	set(v, RANK_OK, "%s ready in %s", u->svc->name, took);
-	if (r.tls[0]) {
-		/* "TLSv1.3 TLS_AES_256_GCM_SHA384": the cipher with -v. */
-		snprintf(tls, sizeof tls, "%s", r.tls);
-		if (!u->opts->verbose)
-			tls[strcspn(tls, " ")] = 0;
-		add(v, RANK_OK, ", %s", tls);
-	}
+	if (r.tls.version[0])
+		check_tls(u, &r.tls, v);
 }
 
 static void check_logger(struct unit *u, struct verdict *v)
@@ -182,22 +216,26 @@ static void check_cert(struct unit *u, struct verdict *v)
 int do_check(struct unit *u)
 {
 	struct verdict v;
-	char line[1700];
+	char text[1600], line[1700];
 	int n;
 
 	memset(&v, 0, sizeof v);
 	unit_observe(u);
 	if (check_running(u, &v) == 0) {
 		check_probe(u, &v);
-		if (v.rank == RANK_OK) {
+		if (v.rank < RANK_CRITICAL) {
 			check_logger(u, &v);
 			check_cert(u, &v);
 		}
 	}
 	if (v.rank == RANK_OK && u->opts->quiet)
 		return v.rank;
+	/* Config values and file names reach the line raw: escape them
+	 * (what came from the peer is escaped already, and stays as it is:
+	 * the escaper's output is a fixed point). */
+	msg_escape(text, sizeof text, v.text, strlen(v.text));
 	n = snprintf(line, sizeof line, "QMAILCTL %s - %s\n",
-	    ranks[v.rank].word, v.text);
+	    ranks[v.rank].word, text);
 	if (n < 0 || (size_t)n >= sizeof line) {
 		n = sizeof line - 1;
 		line[n - 1] = '\n';

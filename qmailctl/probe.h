@@ -3,31 +3,44 @@
  * A probe connects to the service the way a client would and checks what
  * it says: the greeting for tcp and tls, the full STLS / STARTTLS dance for
  * pop3-stls and smtp-starttls.  Every step has a deadline; a probe never
- * hangs.  Peers are not verified (a self-signed certificate must pass); the
- * negotiated protocol and cipher are reported.
+ * hangs.  The connection and the TLS client are net.h's; the peer is not
+ * verified (a self-signed certificate must pass), and what the handshake
+ * negotiated and showed is reported for the caller to judge.
  *
- * Writes never raise SIGPIPE, so the caller need not ignore it.  One TLS
- * client context is made on first use and kept for later attempts; the
- * module keeps that state, so probes are run from one thread at a time. */
+ * Writes never raise SIGPIPE, so the caller need not ignore it.  The
+ * module keeps one TLS client context (net.h), so probes are run from one
+ * thread at a time. */
 #ifndef QMAILCTL_PROBE_H
 #define QMAILCTL_PROBE_H
 
+#include <stddef.h>
+
 #include "conf.h"
+#include "err.h"
+#include "net.h"
 
 struct probe_result {
 	int refused;            /* nothing listens yet (ECONNREFUSED): retry soon */
-	char tls[128];          /* "TLSv1.3 TLS_AES_256_GCM_SHA384" once a
-	                         * handshake succeeded (kept if a later step
-	                         * failed: stunnel without its program), or "" */
-	char error[512];        /* why it failed, e.g. "probe 127.0.0.1:20465:
-	                         * connection closed before greeting" */
+	struct net_tls tls;     /* what the handshake negotiated, once one
+	                         * succeeded (kept if a later step failed:
+	                         * stunnel without its program); tls.version is
+	                         * "" when there was none */
+	struct err err;         /* why it failed, e.g. "probe 127.0.0.1:20465:
+	                         * connection closed before greeting"; bytes the
+	                         * peer sent are escaped in it already */
 };
 
 /* Runs the probe once within timeout_ms, every step (name lookup, connect,
  * each read and write, the TLS handshake) under one deadline.  Returns 0
- * when the service answered as expected, -1 otherwise (r->error says why).
- * PROBE_NONE succeeds at once. */
-int probe_once(const struct probe *p, long timeout_ms, struct probe_result *r);
+ * when the service answered as expected, -1 otherwise (r->err says why).
+ * certname, when not NULL, is the name the server's certificate should
+ * carry (r->tls.name_match); it never fails the probe.  PROBE_NONE
+ * succeeds at once. */
+int probe_once(const struct probe *p, long timeout_ms, const char *certname,
+    struct probe_result *r);
+
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" when no handshake was made. */
+void probe_tls_text(const struct probe_result *r, char *buf, size_t size);
 
 /* Text for -n and list: "tcp 127.0.0.1:25 expects '220'",
  * "tls 127.0.0.1:465 expects '220'", "pop3-stls 127.0.0.1:110",

@@ -242,7 +242,7 @@ static int wait_ready(struct unit *u, long long deadline, struct started *st)
 {
 	struct probe_result r;
 	struct pollfd pf[EL_MAX];
-	char reason[sizeof r.error] = "probe never ran";
+	char reason[sizeof r.err.text] = "probe never ran";
 	int i, delay = PROBE_RETRY_MIN_MS, attempt;
 
 	if (u->svc->probe.kind == PROBE_NONE)
@@ -258,15 +258,15 @@ static int wait_ready(struct unit *u, long long deadline, struct started *st)
 		if (attempt > PROBE_ATTEMPT_MAX_MS)
 			attempt = PROBE_ATTEMPT_MAX_MS;
 		if (attempt >= PROBE_ATTEMPT_MIN_MS &&
-		    probe_once(&u->svc->probe, attempt, &r) == 0) {
-			snprintf(st->tls, sizeof st->tls, "%s", r.tls);
+		    probe_once(&u->svc->probe, attempt, NULL, &r) == 0) {
+			probe_tls_text(&r, st->tls, sizeof st->tls);
 			return 0;
 		}
 		/* An attempt that the deadline cut short says only "timed
 		 * out"; an earlier attempt's reason is the better one. */
 		if (attempt >= PROBE_ATTEMPT_MIN_MS && (clock_left(deadline) > 0 ||
 		    !strcmp(reason, "probe never ran")))
-			snprintf(reason, sizeof reason, "%s", r.error);
+			snprintf(reason, sizeof reason, "%s", r.err.text);
 		if (clock_left(deadline) < PROBE_ATTEMPT_MIN_MS) {
 			snprintf(st->why, sizeof st->why, "not ready after "
 			    "%lld ms: %s", clock_ms() - st->t0, reason);

@@ -46,6 +46,9 @@
 
 static char tmpdir[64];
 static char certfile[128];
+/* Made by the openssl command (test_tls_judged): an RSA certificate, for
+ * RSA key exchange; a leaf signed by a test CA, alone and with the CA. */
+static char rsafile[128], leaffile[128], chainfile[128];
 static pid_t children[64];
 static int nchildren;
 
@@ -91,7 +94,9 @@ static void cleanup(void)
 
 enum script {
 	S_GOOD, S_WRONG, S_CLOSE, S_ENDLESS, S_SILENT, S_TRICKLE, S_RESET,
+	S_GOOD_NUL,
 	S_TLS_GOOD, S_TLS_PLAIN, S_TLS_SILENT, S_TLS_RESET, S_TLS_QUIT_RESET,
+	S_TLS_1_0, S_TLS_RSA_KX, S_TLS_LEAF_ALONE, S_TLS_LEAF_CHAIN,
 	S_POP3_STLS, S_POP3_NO_STLS, S_POP3_INJECT,
 	S_SMTP_STARTTLS, S_SMTP_NO_STARTTLS, S_SMTP_REFUSED,
 };
@@ -239,6 +244,9 @@ static void run_plain(struct chan *ch, enum script s)
 	case S_WRONG:
 		put(ch, "554 go\x01 away\r\n");
 		break;
+	case S_GOOD_NUL:        /* a good greeting behind a NUL byte */
+		send(ch->fd, "\000220 hi\r\n", 9, MSG_NOSIGNAL);
+		break;
 	case S_CLOSE:
 		break;
 	case S_ENDLESS:
@@ -271,6 +279,10 @@ static void serve(struct chan *ch, enum script s)
 {
 	switch (s) {
 	case S_TLS_GOOD:
+	case S_TLS_1_0:
+	case S_TLS_RSA_KX:
+	case S_TLS_LEAF_ALONE:
+	case S_TLS_LEAF_CHAIN:
 	case S_TLS_RESET:
 		run_tls_greeter(ch, s == S_TLS_RESET);
 		break;
@@ -319,12 +331,25 @@ static void serve(struct chan *ch, enum script s)
 	}
 }
 
-static SSL_CTX *server_ctx(struct chan *ch)
+/* The server's certificate and what it will negotiate: TLS 1.0 with an
+ * ephemeral key exchange; TLS 1.2 with RSA key exchange (no forward
+ * secrecy); a CA-signed leaf without, then with, the CA in the chain. */
+static SSL_CTX *server_ctx(struct chan *ch, enum script s)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	const char *file = s == S_TLS_RSA_KX ? rsafile :
+	    s == S_TLS_LEAF_ALONE ? leaffile :
+	    s == S_TLS_LEAF_CHAIN ? chainfile : certfile;
 
-	if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, certfile) != 1 ||
-	    SSL_CTX_use_PrivateKey_file(ctx, certfile, SSL_FILETYPE_PEM) != 1)
+	if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, file) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, file, SSL_FILETYPE_PEM) != 1)
+		_exit(111);
+	if (s == S_TLS_1_0 && (!SSL_CTX_set_max_proto_version(ctx,
+	    TLS1_VERSION) || !SSL_CTX_set_cipher_list(ctx,
+	    "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0")))
+		_exit(111);
+	if (s == S_TLS_RSA_KX && (!SSL_CTX_set_max_proto_version(ctx,
+	    TLS1_2_VERSION) || !SSL_CTX_set_cipher_list(ctx, "AES128-SHA")))
 		_exit(111);
 	SSL_CTX_set_tlsext_servername_callback(ctx, sni_seen);
 	SSL_CTX_set_tlsext_servername_arg(ctx, ch);
@@ -339,7 +364,7 @@ static _Noreturn void server_child(int lfd, enum script s)
 	alarm(CHILD_ALARM_S);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&ch, 0, sizeof ch);
-	ch.ctx = server_ctx(&ch);
+	ch.ctx = server_ctx(&ch, s);
 	for (i = 0; i < SERVER_MAX_CONN; i++) {
 		ch.fd = accept(lfd, NULL, NULL);
 		if (ch.fd < 0)
@@ -405,19 +430,27 @@ struct run {
 	int err_queue_empty;
 };
 
-static struct run probe_at(enum probe_kind kind, const char *host,
-    const char *port, const char *expect, long timeout)
+/* One probe; certname is the name the certificate is asked for. */
+static struct run probe_named(enum probe_kind kind, const char *host,
+    const char *port, const char *expect, long timeout,
+    const char *certname)
 {
 	struct probe p = { kind, (char *)host, (char *)port, (char *)expect };
 	struct run run;
 	long long t0 = now_ms();
 
-	run.rc = probe_once(&p, timeout, &run.r);
+	run.rc = probe_once(&p, timeout, certname, &run.r);
 	run.ms = now_ms() - t0;
 	run.err_queue_empty = ERR_peek_error() == 0;
-	if (run.r.error[0])
-		diag("probe said", run.r.error);
+	if (run.r.err.text[0])
+		diag("probe said", run.r.err.text);
 	return run;
+}
+
+static struct run probe_at(enum probe_kind kind, const char *host,
+    const char *port, const char *expect, long timeout)
+{
+	return probe_named(kind, host, port, expect, timeout, NULL);
 }
 
 /* Starts a server for script s, probes it once, stops it. */
@@ -434,7 +467,7 @@ static struct run probe_script(enum script s, enum probe_kind kind,
 
 static int has(const struct run *run, const char *text)
 {
-	return strstr(run->r.error, text) != NULL;
+	return strstr(run->r.err.text, text) != NULL;
 }
 
 /* ---- the cases ---- */
@@ -470,12 +503,12 @@ static void test_plain(void)
 	int i;
 
 	run = probe_at(PROBE_NONE, NULL, NULL, NULL, PROBE_MS);
-	ok(run.rc == 0 && !run.r.error[0],
+	ok(run.rc == 0 && !run.r.err.text[0],
 	    "none: succeeds without a connection");
 
 	pid = server(S_GOOD, port, sizeof port);
 	run = probe_at(PROBE_TCP, "127.0.0.1", port, "220", PROBE_MS);
-	ok(run.rc == 0 && !run.r.error[0] && !run.r.tls[0] &&
+	ok(run.rc == 0 && !run.r.err.text[0] && !run.r.tls.version[0] &&
 	    run.err_queue_empty, "tcp: good greeting");
 	run = probe_at(PROBE_TCP, "localhost", port, "220 plain", PROBE_MS);
 	ok(run.rc == 0, "tcp: host name resolved (every address tried)");
@@ -484,10 +517,15 @@ static void test_plain(void)
 	pid = server(S_WRONG, port, sizeof port);
 	run = probe_at(PROBE_TCP, "127.0.0.1", port, "220", PROBE_MS);
 	snprintf(prefix, sizeof prefix, "probe 127.0.0.1:%s: ", port);
-	ok(run.rc < 0 && !strncmp(run.r.error, prefix, strlen(prefix)) &&
+	ok(run.rc < 0 && !strncmp(run.r.err.text, prefix, strlen(prefix)) &&
 	    has(&run, "greeting '554 go\\x01 away' does not start with '220'"),
 	    "tcp: wrong greeting, quoted and escaped");
 	stop_child(pid);
+
+	run = probe_script(S_GOOD_NUL, PROBE_TCP, "220", PROBE_MS);
+	ok(run.rc < 0 && has(&run, "greeting '\\x00220 hi' does not start "
+	    "with '220'"), "tcp: a greeting after a NUL byte: the bytes "
+	    "received, NUL escaped");
 
 	run = probe_script(S_CLOSE, PROBE_TCP, "220", PROBE_MS);
 	ok(run.rc < 0 && has(&run, ": connection closed before greeting"),
@@ -545,9 +583,10 @@ static void test_tls(void)
 
 	pid = server(S_TLS_GOOD, port, sizeof port);
 	run = probe_at(PROBE_TLS, "127.0.0.1", port, "220", PROBE_MS);
-	ok(run.rc == 0 && !strncmp(run.r.tls, "TLSv1.", 6) &&
-	    strchr(run.r.tls, ' ') && run.err_queue_empty,
-	    "tls: self-signed certificate passes (%s)", run.r.tls);
+	ok(run.rc == 0 && !strncmp(run.r.tls.version, "TLSv1.", 6) &&
+	    run.r.tls.cipher[0] && run.err_queue_empty,
+	    "tls: self-signed certificate passes (%s %s)", run.r.tls.version,
+	    run.r.tls.cipher);
 	run = probe_at(PROBE_TLS, "localhost", port, "220 sni=localhost",
 	    PROBE_MS);
 	ok(run.rc == 0, "tls: SNI is the host name");
@@ -597,7 +636,7 @@ static void test_starttls(void)
 	struct run run;
 
 	run = probe_script(S_POP3_STLS, PROBE_POP3_STLS, NULL, PROBE_MS);
-	ok(run.rc == 0 && run.r.tls[0], "pop3-stls: RFC 2595 server "
+	ok(run.rc == 0 && run.r.tls.version[0], "pop3-stls: RFC 2595 server "
 	    "(NOOP refused before login, CAPA over TLS)");
 	run = probe_script(S_POP3_NO_STLS, PROBE_POP3_STLS, NULL, PROBE_MS);
 	ok(run.rc < 0 && has(&run, ": CAPA does not list STLS"),
@@ -611,7 +650,7 @@ static void test_starttls(void)
 
 	run = probe_script(S_SMTP_STARTTLS, PROBE_SMTP_STARTTLS, NULL,
 	    PROBE_MS);
-	ok(run.rc == 0 && run.r.tls[0], "smtp-starttls: multi-line greeting, "
+	ok(run.rc == 0 && run.r.tls.version[0], "smtp-starttls: multi-line greeting, "
 	    "STARTTLS, EHLO over TLS");
 	run = probe_script(S_SMTP_NO_STARTTLS, PROBE_SMTP_STARTTLS, NULL,
 	    PROBE_MS);
@@ -639,15 +678,19 @@ static int find_in_path(const char *name, char *buf, size_t size)
 	return -1;
 }
 
-/* Runs argv, waits for it (it is a compiler: no bound needed but its own). */
-static int run_wait(char *const argv[])
+/* Runs argv, waits for it (a compiler or openssl: no bound needed but
+ * its own); quiet sends its stderr to /dev/null. */
+static int run_wait(char *const argv[], int quiet)
 {
 	pid_t pid;
-	int st;
+	int st, fd;
 
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
+		fd = open("/dev/null", O_WRONLY);
+		if (quiet && (fd < 0 || dup2(fd, 2) < 0))
+			_exit(127);
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -667,7 +710,7 @@ static int find_greeter(char *buf, size_t size)
 	if (access(path, X_OK) == 0 && realpath(path, buf))
 		return 0;
 	snprintf(buf, size, "%s/greeter", tmpdir);
-	return run_wait(cc);
+	return run_wait(cc, 0);
 }
 
 static int write_file(const char *path, const char *text)
@@ -678,6 +721,119 @@ static int write_file(const char *path, const char *text)
 		return -1;
 	fputs(text, f);
 	return fclose(f);
+}
+
+/* Appends the file from to the file to. */
+static int append_file(const char *to, const char *from)
+{
+	FILE *in = fopen(from, "r"), *out = fopen(to, "a");
+	char buf[4096];
+	size_t n;
+	int rc = in && out ? 0 : -1;
+
+	while (!rc && (n = fread(buf, 1, sizeof buf, in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			rc = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* The openssl command makes what cert_make does not: an RSA certificate
+ * (for RSA key exchange), and a leaf signed by a test CA, written alone
+ * (leaf and key) and with the CA after the leaf. */
+static int make_openssl_certs(void)
+{
+	char ca_key[128], ca_crt[128], key[128], csr[128], crt[128];
+	char *rsa[] = { "openssl", "req", "-x509", "-newkey", "rsa:2048",
+	    "-nodes", "-days", "2", "-subj", "/CN=rsa.test", "-keyout",
+	    rsafile, "-out", rsafile, NULL };
+	char *ca[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+	    "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj",
+	    "/CN=probe test CA", "-keyout", ca_key, "-out", ca_crt, NULL };
+	char *req[] = { "openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+	    "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=leaf.test",
+	    "-keyout", key, "-out", csr, NULL };
+	char *sign[] = { "openssl", "x509", "-req", "-in", csr, "-CA", ca_crt,
+	    "-CAkey", ca_key, "-days", "2", "-out", crt, NULL };
+
+	snprintf(rsafile, sizeof rsafile, "%s/rsa.pem", tmpdir);
+	snprintf(leaffile, sizeof leaffile, "%s/leaf.pem", tmpdir);
+	snprintf(chainfile, sizeof chainfile, "%s/chain.pem", tmpdir);
+	snprintf(ca_key, sizeof ca_key, "%s/ca.key", tmpdir);
+	snprintf(ca_crt, sizeof ca_crt, "%s/ca.crt", tmpdir);
+	snprintf(key, sizeof key, "%s/leaf.key", tmpdir);
+	snprintf(csr, sizeof csr, "%s/leaf.csr", tmpdir);
+	snprintf(crt, sizeof crt, "%s/leaf.crt", tmpdir);
+	if (run_wait(rsa, 1) < 0 || run_wait(ca, 1) < 0 ||
+	    run_wait(req, 1) < 0 || run_wait(sign, 1) < 0)
+		return -1;
+	return append_file(leaffile, crt) || append_file(leaffile, key) ||
+	    append_file(chainfile, crt) || append_file(chainfile, ca_crt) ||
+	    append_file(chainfile, key) ? -1 : 0;
+}
+
+/* What the handshake showed: the facts check judges. */
+static void test_tls_facts(void)
+{
+	const char *need_openssl[] = {
+		"tls facts: RSA key exchange has no forward secrecy",
+		"tls facts: a CA-signed leaf sent alone lacks its issuer",
+		"tls facts: ... and sent with its CA has it",
+	};
+	const struct net_tls *t;
+	char port[16];
+	struct run run;
+	pid_t pid;
+	size_t i;
+
+	pid = server(S_TLS_GOOD, port, sizeof port);
+	run = probe_named(PROBE_TLS, "127.0.0.1", port, "220", PROBE_MS,
+	    "probe.test");
+	t = &run.r.tls;
+	ok(run.rc == 0 && t->version_id >= 0x0303 && t->forward_secret &&
+	    t->has_cert && !strcmp(t->names, "probe.test") &&
+	    t->name_match == 1 && t->self_issued,
+	    "tls facts: self-signed, forward secret, names probe.test (%s)",
+	    t->names);
+	run = probe_named(PROBE_TLS, "127.0.0.1", port, "220", PROBE_MS,
+	    "other.test");
+	ok(run.rc == 0 && run.r.tls.name_match == 0,
+	    "tls facts: a name the certificate lacks (the probe still passes)");
+	run = probe_at(PROBE_TLS, "127.0.0.1", port, "220", PROBE_MS);
+	ok(run.rc == 0 && run.r.tls.name_match == -1,
+	    "tls facts: no name asked, none checked");
+	stop_child(pid);
+
+	run = probe_script(S_TLS_1_0, PROBE_TLS, "220", PROBE_MS);
+	t = &run.r.tls;
+	ok(run.rc == 0 && !strcmp(t->version, "TLSv1") &&
+	    t->version_id == 0x0301 && t->forward_secret &&
+	    !strcmp(t->cipher, "ECDHE-ECDSA-AES128-SHA"),
+	    "tls facts: a TLS 1.0 server is reached and reported (%s %s)",
+	    t->version, t->cipher);
+
+	if (make_openssl_certs() < 0) {
+		for (i = 0; i < sizeof need_openssl / sizeof need_openssl[0];
+		    i++)
+			skip(need_openssl[i], "the openssl command failed");
+		return;
+	}
+	run = probe_script(S_TLS_RSA_KX, PROBE_TLS, "220", PROBE_MS);
+	ok(run.rc == 0 && !run.r.tls.forward_secret &&
+	    !strcmp(run.r.tls.cipher, "AES128-SHA"), "%s (%s %s)",
+	    need_openssl[0], run.r.tls.version, run.r.tls.cipher);
+	run = probe_script(S_TLS_LEAF_ALONE, PROBE_TLS, "220", PROBE_MS);
+	t = &run.r.tls;
+	ok(run.rc == 0 && !t->self_issued && !t->issuer_sent &&
+	    !strcmp(t->issuer, "CN=probe test CA") &&
+	    !strcmp(t->names, "leaf.test"), "%s (%s)", need_openssl[1],
+	    t->issuer);
+	run = probe_script(S_TLS_LEAF_CHAIN, PROBE_TLS, "220", PROBE_MS);
+	ok(run.rc == 0 && !run.r.tls.self_issued && run.r.tls.issuer_sent,
+	    "%s", need_openssl[2]);
 }
 
 /* Reads the port tcpserver -1 prints, within TCPSERVER_WAIT_MS. */
@@ -820,20 +976,20 @@ static void test_chain(void)
 	}
 	run = chain_probe(stunnel, "tls", greeter, "greeter smtp", NULL,
 	    PROBE_TLS, "220");
-	ok(run.rc == 0 && run.r.tls[0], "%s", what[0]);
+	ok(run.rc == 0 && run.r.tls.version[0], "%s", what[0]);
 	run = chain_probe(stunnel, "pop3", greeter, "greeter pop3", "pop3",
 	    PROBE_POP3_STLS, NULL);
-	ok(run.rc == 0 && run.r.tls[0], "%s", what[1]);
+	ok(run.rc == 0 && run.r.tls.version[0], "%s", what[1]);
 	run = chain_probe(stunnel, "smtp", greeter, "greeter smtp", "smtp",
 	    PROBE_SMTP_STARTTLS, NULL);
-	ok(run.rc == 0 && run.r.tls[0], "%s", what[2]);
+	ok(run.rc == 0 && run.r.tls.version[0], "%s", what[2]);
 	run = chain_probe(stunnel, "tls-missing", "/nonexistent/greeter",
 	    "greeter smtp", NULL, PROBE_TLS, "220");
-	ok(run.rc == -1 && run.r.tls[0] && has(&run, "before greeting"),
+	ok(run.rc == -1 && run.r.tls.version[0] && has(&run, "before greeting"),
 	    "%s", what[3]);
 	run = chain_probe(stunnel, "pop3-missing", "/nonexistent/greeter",
 	    "greeter pop3", "pop3", PROBE_POP3_STLS, NULL);
-	ok(run.rc == -1 && !run.r.tls[0] && has(&run, "before greeting"),
+	ok(run.rc == -1 && !run.r.tls.version[0] && has(&run, "before greeting"),
 	    "%s", what[4]);
 }
 
@@ -853,6 +1009,7 @@ int main(void)
 	test_plain();
 	test_deadline();
 	test_tls();
+	test_tls_facts();
 	test_starttls();
 	test_chain();
 	return done_testing();
