@@ -225,16 +225,6 @@ static int run_status(struct unit *units, size_t n)
 	return worst < 0 ? STATUS_STOPPED : worst;
 }
 
-/* Site keys read by qmailctl itself beyond conf.c's own. */
-static void check_site(const struct site *site)
-{
-	const char *cg = conf_site_var(site, "cgroup");
-
-	if (cg && strcmp(cg, "auto") && strcmp(cg, "no"))
-		die(EXIT_CONFIG, "%s: cgroup = '%s': must be 'auto' or 'no'",
-		    site->file, cg);
-}
-
 static void prepare_rundir(const struct site *site)
 {
 	char why[4200];
@@ -342,7 +332,6 @@ int main(int argc, char **argv)
 		conf = CONF_DEFAULT_FILE;
 	if (conf_load_site(conf, &site, &err) < 0)
 		die(EXIT_CONFIG, "%s", err.text);
-	check_site(&site);
 	if (cmd->how == CERT) {
 		rc = cert_command(&site, argv + first + 1, argc - first - 1,
 		    &opts, force);

@@ -37,9 +37,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-/* A reply line longer than this is no greeting: fail at the bound rather
- * than grow memory for a peer that never sends a newline. */
-#define PROBE_LINE_MAX 1024
 /* A CAPA or EHLO reply of more lines than this is broken. */
 #define REPLY_MAX_LINES 100
 /* After QUIT we wait this long for the goodbye, so the server exits on a
