@@ -172,28 +172,28 @@ static int set_site_path(struct site_ctx *c, char **value, char **field,
 	return 0;
 }
 
-static int key_services(struct site_ctx *c, const struct conf_kv *kv,
+static int site_key_services(struct site_ctx *c, const struct conf_kv *kv,
     char **value, struct err *e)
 {
 	(void)kv;
 	return set_site_path(c, value, &c->site->services, e);
 }
 
-static int key_rundir(struct site_ctx *c, const struct conf_kv *kv,
+static int site_key_rundir(struct site_ctx *c, const struct conf_kv *kv,
     char **value, struct err *e)
 {
 	(void)kv;
 	return set_site_path(c, value, &c->site->rundir, e);
 }
 
-static int key_cert(struct site_ctx *c, const struct conf_kv *kv,
+static int site_key_cert(struct site_ctx *c, const struct conf_kv *kv,
     char **value, struct err *e)
 {
 	(void)kv;
 	return set_site_path(c, value, &c->site->cert, e);
 }
 
-static int key_path(struct site_ctx *c, const struct conf_kv *kv,
+static int site_key_path(struct site_ctx *c, const struct conf_kv *kv,
     char **value, struct err *e)
 {
 	(void)kv;
@@ -202,13 +202,13 @@ static int key_path(struct site_ctx *c, const struct conf_kv *kv,
 	return 0;
 }
 
-static int key_default(struct site_ctx *c, const struct conf_kv *kv,
+static int site_key_default(struct site_ctx *c, const struct conf_kv *kv,
     char **value, struct err *e)
 {
 	return parse_default_names(c->site, *value, kv->where, e);
 }
 
-static int key_cgroup(struct site_ctx *c, const struct conf_kv *kv,
+static int site_key_cgroup(struct site_ctx *c, const struct conf_kv *kv,
     char **value, struct err *e)
 {
 	if (strcmp(*value, "auto") == 0)
@@ -221,7 +221,7 @@ static int key_cgroup(struct site_ctx *c, const struct conf_kv *kv,
 	return 0;
 }
 
-static int key_cert_warn_days(struct site_ctx *c, const struct conf_kv *kv,
+static int site_key_cert_warn_days(struct site_ctx *c, const struct conf_kv *kv,
     char **value, struct err *e)
 {
 	unsigned long long days;
@@ -234,7 +234,7 @@ static int key_cert_warn_days(struct site_ctx *c, const struct conf_kv *kv,
 	return 0;
 }
 
-static int key_hostname(struct site_ctx *c, const struct conf_kv *kv,
+static int site_key_hostname(struct site_ctx *c, const struct conf_kv *kv,
     char **value, struct err *e)
 {
 	if (!conf_valid_hostname(*value))
@@ -247,7 +247,7 @@ static int key_hostname(struct site_ctx *c, const struct conf_kv *kv,
 
 /* qmail's home is compiled into qmail: it is where qmail is, not a place
  * beside this file, so a relative one is a mistake. */
-static int key_qmail(struct site_ctx *c, const struct conf_kv *kv,
+static int site_key_qmail(struct site_ctx *c, const struct conf_kv *kv,
     char **value, struct err *e)
 {
 	if ((*value)[0] != '/')
@@ -264,15 +264,15 @@ static const struct {
 	site_key_fn *set;
 	int empty_ok;
 } site_keys[] = {
-	{ "services", key_services, 0 },
-	{ "rundir", key_rundir, 0 },
-	{ "default", key_default, 1 },
-	{ "path", key_path, 0 },
-	{ "cgroup", key_cgroup, 0 },
-	{ "cert_warn_days", key_cert_warn_days, 0 },
-	{ "hostname", key_hostname, 0 },
-	{ "qmail", key_qmail, 0 },
-	{ "cert", key_cert, 0 },
+	{ "services", site_key_services, 0 },
+	{ "rundir", site_key_rundir, 0 },
+	{ "default", site_key_default, 1 },
+	{ "path", site_key_path, 0 },
+	{ "cgroup", site_key_cgroup, 0 },
+	{ "cert_warn_days", site_key_cert_warn_days, 0 },
+	{ "hostname", site_key_hostname, 0 },
+	{ "qmail", site_key_qmail, 0 },
+	{ "cert", site_key_cert, 0 },
 };
 
 static int set_site_key(struct site_ctx *c, const struct conf_kv *kv,

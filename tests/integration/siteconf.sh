@@ -31,7 +31,9 @@ refused days 'cert_warn_days = soon' \
 	"bad number 'soon' for 'cert_warn_days' (whole days from 0 to 3650)"
 refused days 'cert_warn_days = 3651' \
 	"bad number '3651' for 'cert_warn_days' (whole days from 0 to 3650)"
-refused host 'hostname = mail..example.org' "bad host name 'mail..example.org' for 'hostname' (labels of letters, digits and '-', joined by dots)"
+labels="labels of letters, digits and '-', joined by dots"
+refused host 'hostname = mail..example.org' \
+	"bad host name 'mail..example.org' for 'hostname' ($labels)"
 refused qmail 'qmail = var/qmail' "'qmail' must be an absolute path"
 
 site good 'cert_warn_days = 0'
@@ -50,8 +52,9 @@ probe = tcp 127.0.0.1 \${smtp_port} $long
 SVC
 q -n start long >"$T/out" 2>&1
 is_rc $? 6 "a probe EXPECT of 1024 bytes: -n start exits 6"
-check "... naming FILE:LINE and the bound" grep -qx \
-	"qmailctl: fatal: $T/services/long:2: probe EXPECT of 1024 bytes can never match: a greeting line holds at most 1023 bytes" "$T/out"
+check "... naming FILE:LINE and the bound" grep -qxF "qmailctl: fatal: \
+$T/services/long:2: probe EXPECT of 1024 bytes can never match: \
+a greeting line holds at most 1023 bytes" "$T/out"
 q start long >/dev/null 2>&1
 is_rc $? 6 "... start exits 6 at once"
 check "... and nothing was started" test ! -e "$T/run/long.pid"
