@@ -25,7 +25,6 @@
 /* check and start warn this many days before a certificate expires. */
 #define CONF_DEFAULT_CERT_WARN_DAYS 30
 
-
 struct conf_var {
 	char *key;
 	char *value;
@@ -46,8 +45,8 @@ struct site {
 	                         * "default =" gives an empty array) */
 	enum site_cgroup cgroup;        /* default SITE_CGROUP_AUTO */
 	long cert_warn_days;    /* 0 to 3650; CONF_DEFAULT_CERT_WARN_DAYS */
-	char *hostname;         /* the name `cert` puts in a certificate;
-	                         * NULL when not set */
+	char *hostname;         /* the host's name, which `cert` puts in a
+	                         * certificate; NULL when not set */
 	char *qmail;            /* qmail's home; CONF_DEFAULT_QMAIL */
 	char *cert;             /* the file `cert` writes when given none,
 	                         * absolute; NULL when not set */
