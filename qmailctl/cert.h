@@ -14,9 +14,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* check warns this many days before a certificate expires. */
-#define CERT_WARN_DAYS 30
-
 /* No service group: any group read bit on the key is a warning. */
 #define CERT_NO_GID ((gid_t)-1)
 

@@ -2,11 +2,10 @@
  * key in one PEM, as qmail-tls' `make cert` makes, for testing and for a
  * first start before a CA-signed certificate is installed.
  *
- * FILE: the one given; else the site variable "cert"; else the "cert" of
- * the default services, when they name one file.  The name in it (CN and
- * subjectAltName): the site variable "hostname"; else the first line of
- * QMAIL/control/me (QMAIL: the site variable "qmail", default /var/qmail);
- * else the host name.
+ * FILE: the one given; else the site's "cert"; else the "cert" of the
+ * default services, when they name one file.  The name in it (CN and
+ * subjectAltName): the site's "hostname"; else the first line of
+ * QMAIL/control/me (QMAIL: the site's "qmail"); else the host name.
  *
  * An existing FILE is never replaced without --force: it may be the
  * CA-signed certificate of the host, and its key would be gone.
@@ -31,8 +30,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define QMAIL_DEFAULT_DIR "/var/qmail"
 
 struct users {
 	struct service *svcs;   /* the default services that loaded */
@@ -183,7 +180,7 @@ static _Noreturn void refuse(const char *file)
 int cert_command(const struct site *site, char **args, int nargs,
     const struct opts *opts, int force)
 {
-	const char *file, *host, *qmail;
+	const char *file, *host;
 	char hostbuf[256], err[1024];
 	struct users us;
 	struct stat st;
@@ -195,13 +192,11 @@ int cert_command(const struct site *site, char **args, int nargs,
 	load_defaults(site, &us);
 	if (nargs == 1)
 		file = args[0];
-	else if (!(file = conf_site_var(site, "cert")) || !*file)
+	else if (!(file = site->cert))
 		file = services_cert(site, &us);
-	if (!(host = conf_site_var(site, "hostname")) || !*host) {
-		if (!(qmail = conf_site_var(site, "qmail")) || !*qmail)
-			qmail = QMAIL_DEFAULT_DIR;
-		host = cert_default_hostname(qmail, hostbuf, sizeof hostbuf);
-	}
+	if (!(host = site->hostname))
+		host = cert_default_hostname(site->qmail, hostbuf,
+		    sizeof hostbuf);
 	if (lstat(file, &st) == 0 && !force)
 		refuse(file);
 	if (opts->dry_run) {

@@ -119,7 +119,7 @@ static int check_running(struct unit *u, struct verdict *v)
  * checked. */
 static const char *site_hostname(const struct unit *u)
 {
-	const char *h = conf_site_var(u->site, "hostname");
+	const char *h = u->site->hostname;
 
 	return h && *h ? h : NULL;
 }

@@ -21,11 +21,18 @@
 #define CONF_DEFAULT_RUNDIR "/run/qmailctl"
 #define CONF_DEFAULT_PATH "/var/qmail/bin:/usr/local/bin:/usr/bin:/bin"
 #define CONF_DEFAULT_NAMES "send smtp smtps pop3 pop3s"
-
+#define CONF_DEFAULT_QMAIL "/var/qmail"
+/* check and start warn this many days before a certificate expires. */
+#define CONF_DEFAULT_CERT_WARN_DAYS 30
 
 struct conf_var {
 	char *key;
 	char *value;
+};
+
+enum site_cgroup {
+	SITE_CGROUP_AUTO,       /* a cgroup per server where v2 is writable */
+	SITE_CGROUP_NO,         /* process groups only */
 };
 
 struct site {
@@ -36,6 +43,13 @@ struct site {
 	char *path;             /* PATH the services get */
 	char **names;           /* the default set, NULL-terminated (an empty
 	                         * "default =" gives an empty array) */
+	enum site_cgroup cgroup;        /* default SITE_CGROUP_AUTO */
+	long cert_warn_days;    /* 0 to 3650; CONF_DEFAULT_CERT_WARN_DAYS */
+	char *hostname;         /* the host's name, which `cert` puts in a
+	                         * certificate; NULL when not set */
+	char *qmail;            /* qmail's home; CONF_DEFAULT_QMAIL */
+	char *cert;             /* the file `cert` writes when given none,
+	                         * absolute; NULL when not set */
 	struct conf_var *vars;  /* every key of the site file, for ${key} */
 	size_t nvars;
 };
@@ -47,6 +61,14 @@ enum probe_kind {
 	PROBE_POP3_STLS,        /* pop3-stls HOST PORT */
 	PROBE_SMTP_STARTTLS,    /* smtp-starttls HOST PORT */
 };
+
+/* The longest reply line a probe reads, its line end included: a longer
+ * line is no greeting, and the probe fails at the bound rather than grow
+ * memory for a peer that never sends a newline (probe.c).  An EXPECT is
+ * a prefix of such a line, so one longer than PROBE_EXPECT_MAX could
+ * never match: the loader refuses it. */
+#define PROBE_LINE_MAX 1024
+#define PROBE_EXPECT_MAX (PROBE_LINE_MAX - 1)
 
 struct probe {
 	enum probe_kind kind;
@@ -77,10 +99,13 @@ struct service {
 };
 
 /* Reads the site config.  A missing file is an error.  Unknown keys are
- * variables; builtin keys (services, rundir, default, path) are variables
- * too.  Relative paths for services and rundir are taken relative to the
- * directory of the site file, and stored absolute.  A value may use
- * ${key} of an earlier line; it is expanded once, when it is defined. */
+ * variables; the keys qmailctl reads (services, rundir, default, path,
+ * cgroup, cert_warn_days, hostname, qmail, cert) are checked into their
+ * fields and are variables too, with their defaults when not set (but
+ * hostname and cert, whose defaults are found later).  Relative paths for
+ * services, rundir and cert are taken relative to the directory of the
+ * site file, and stored absolute.  A value may use ${key} of an earlier
+ * line; it is expanded once, when it is defined. */
 int conf_load_site(const char *file, struct site *site, struct err *e);
 
 /* The value of ${key} in the site config, or NULL. */
@@ -89,6 +114,11 @@ const char *conf_site_var(const struct site *site, const char *key);
 /* True if name is acceptable as a service name: [A-Za-z0-9_-], 1 to 64
  * characters, so it can never name a path outside the directories. */
 int conf_valid_name(const char *name);
+
+/* True if name is a host name a certificate can carry: dot-separated
+ * labels of 1 to 63 letters, digits and '-' (not first or last), 253
+ * characters at most. */
+int conf_valid_hostname(const char *name);
 
 /* The services in the site's service directory, sorted, NULL-terminated.
  * Files whose names are not valid service names (backups like smtp~,

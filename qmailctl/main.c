@@ -238,16 +238,6 @@ static int run_status(struct unit *units, size_t n)
 	return worst < 0 ? STATUS_STOPPED : worst;
 }
 
-/* Site keys read by qmailctl itself beyond conf.c's own. */
-static void check_site(const struct site *site)
-{
-	const char *cg = conf_site_var(site, "cgroup");
-
-	if (cg && strcmp(cg, "auto") && strcmp(cg, "no"))
-		die(EXIT_CONFIG, "%s: cgroup = '%s': must be 'auto' or 'no'",
-		    site->file, cg);
-}
-
 /* The commands that act take root's run directory and signal root's
  * processes; as anybody else they would only trip over the run
  * directory's owner check, which names the wrong cause. */
@@ -359,7 +349,6 @@ static void load_site(struct site *site)
 		conf = CONF_DEFAULT_FILE;
 	if (conf_load_site(conf, site, &err) < 0)
 		die(EXIT_CONFIG, "%s", err.text);
-	check_site(site);
 }
 
 /* Selects the services, loads them all, acts, and frees them. */

@@ -20,11 +20,14 @@
 
 #include <stddef.h>
 
+#include "conf.h"
 #include "err.h"
 
 /* A line longer than this is no reply: reading fails at the bound rather
- * than grow memory for a peer that never sends a newline. */
-#define NET_LINE_MAX 1024
+ * than grow memory for a peer that never sends a newline.  The config
+ * layer's number, so that an EXPECT that could never fit is refused at
+ * load. */
+#define NET_LINE_MAX PROBE_LINE_MAX
 
 /* What a TLS handshake negotiated and what the server sent.  Text that
  * came from the peer (names) is escaped by msg_escape(), as it may hold

@@ -163,47 +163,21 @@ void preflight_ids(const struct service *svc, uid_t *uid, gid_t *gid)
 		}
 }
 
-long preflight_warn_days(const struct site *site, const char **bad)
-{
-	const char *v = conf_site_var(site, "cert_warn_days");
-	char *end;
-	long days;
-
-	*bad = NULL;
-	if (!v || !*v)
-		return CERT_WARN_DAYS;
-	errno = 0;
-	days = strtol(v, &end, 10);
-	if (errno || end == v || *end || days < 0 || days > 3650) {
-		*bad = v;
-		return CERT_WARN_DAYS;
-	}
-	return days;
-}
-
 int preflight_cert(const struct unit *u, struct cert_report *r)
 {
-	const char *bad;
 	uid_t uid;
 	gid_t gid;
 
 	preflight_ids(u->svc, &uid, &gid);
-	return cert_check(u->svc->cert, uid, gid,
-	    preflight_warn_days(u->site, &bad), r);
+	return cert_check(u->svc->cert, uid, gid, u->site->cert_warn_days, r);
 }
 
 static int check_cert(struct unit *u)
 {
 	struct cert_report r;
-	const char *bad;
 
 	if (!u->svc->cert)
 		return EXIT_OK;
-	preflight_warn_days(u->site, &bad);
-	if (bad)
-		preflight_warn(u, "%s: cert_warn_days '%.40s' is not a number "
-		    "of days from 0 to 3650: using %d", u->site->file, bad,
-		    CERT_WARN_DAYS);
 	if (preflight_cert(u, &r) < 0) {
 		sayerr(u, "%s", r.error);
 		return EXIT_FAILED;

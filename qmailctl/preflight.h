@@ -25,11 +25,6 @@ int preflight(struct unit *u);
  * as tcpserver then keeps root's. */
 void preflight_ids(const struct service *svc, uid_t *uid, gid_t *gid);
 
-/* The site's cert_warn_days, or CERT_WARN_DAYS when it is not set.  A
- * value that is not a whole number of days from 0 to 3650 is reported
- * once in *bad (for a warning) and the default is used. */
-long preflight_warn_days(const struct site *site, const char **bad);
-
 /* cert_check() of the service's "cert" for the uid and gid from
  * preflight_ids().  Returns what cert_check returns. */
 int preflight_cert(const struct unit *u, struct cert_report *r);

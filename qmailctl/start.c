@@ -325,7 +325,6 @@ static void start_abort(struct unit *u)
  * earlier run means orphans: starting beside them is refused. */
 static int prepare_cgroup(struct unit *u)
 {
-	const char *mode = conf_site_var(u->site, "cgroup");
 	char path[PATH_MAX];
 	int n;
 
@@ -336,7 +335,7 @@ static int prepare_cgroup(struct unit *u)
 		return EXIT_FAILED;
 	}
 	u->cgroup[0] = 0;
-	if (mode && !strcmp(mode, "no"))
+	if (u->site->cgroup == SITE_CGROUP_NO)
 		return EXIT_OK;
 	if (cgroup_path(u->site->rundir, u->svc->name, path, sizeof path) < 0) {
 		sayv(u, "no cgroup v2 mounted: zap will use the process group");

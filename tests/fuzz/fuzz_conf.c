@@ -1,4 +1,4 @@
-/* fuzz_conf.c: the configuration layer (qmailctl/conf.c) under a fuzzer.
+/* fuzz_conf.c: the configuration layer (qmailctl/conf_*.c) under a fuzzer.
  *
  * An input is written to real files and read back by the very functions
  * qmailctl uses, so the file reading is fuzzed with the parsing:
@@ -18,10 +18,14 @@
  *   - a loaded site has absolute services and rundir, a path, valid and
  *     distinct default names, identifier keys, and variables that agree
  *     with the builtin fields; expansion never multiplies a file into more
- *     memory than the bounds of conf.c (64 KB a value, 16 MB in all);
+ *     memory than the bounds of conf.h (64 KB a value, 16 MB in all);
+ *   - its typed keys hold what qmailctl.conf(5) allows: cgroup auto or no,
+ *     cert_warn_days from 0 to 3650, an absolute qmail and cert, a host
+ *     name of letters, digits, '-' and '.', each equal to its variable;
  *   - a loaded service has a program to run, absolute paths, NAME=VALUE
  *     environment entries with distinct names and no PATH, a well-formed
- *     probe, and numbers within the documented bounds;
+ *     probe whose EXPECT fits in the greeting line the probe reads, and
+ *     numbers within the documented bounds;
  *   - conf_split's words, printed by plan_argv (what -n shows), split back
  *     to the same words: -n shows exactly what would run;
  *   - the number of words never depends on the values of the variables
@@ -39,9 +43,10 @@
 #include <sys/stat.h>
 
 #define SEPARATOR "\n%%\n"
-/* The bounds conf.c promises (qmailctl.conf(5)). */
+/* The bounds the loader promises (qmailctl.conf(5)). */
 #define TIME_MAX_MS (86400L * 1000)
 #define MEMORY_MAX (1ULL << 40)
+#define WARN_DAYS_MAX 3650
 /* What a value may hold once expanded, and what a file's values (site
  * variables, env lines) may hold in all: expansion must not multiply. */
 #define VALUE_MAX (64 * 1024)
@@ -152,6 +157,51 @@ static void check_error(const struct err *e, const char *file)
 	    e->text);
 }
 
+/* Letters, digits, '-' and '.', neither first nor last a '.' or '-'. */
+static int hostname_chars(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' ||
+	    s[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' &&
+		    s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		    s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+/* A typed field and its variable: set together, equal. */
+static void check_field_var(const struct site *s, const char *key,
+    const char *field)
+{
+	const char *var = conf_site_var(s, key);
+
+	FUZZ_CHECK(field ? same(var, field) : var == NULL, key);
+}
+
+static void check_site_typed(const struct site *s)
+{
+	const char *cg = conf_site_var(s, "cgroup");
+
+	FUZZ_CHECK(s->cgroup == SITE_CGROUP_AUTO || s->cgroup == SITE_CGROUP_NO,
+	    "cgroup");
+	FUZZ_CHECK(same(cg, s->cgroup == SITE_CGROUP_NO ? "no" : "auto"),
+	    "${cgroup}");
+	FUZZ_CHECK(s->cert_warn_days >= 0 && s->cert_warn_days <= WARN_DAYS_MAX,
+	    "cert_warn_days");
+	FUZZ_CHECK(conf_site_var(s, "cert_warn_days") != NULL,
+	    "no ${cert_warn_days}");
+	FUZZ_CHECK(s->qmail && s->qmail[0] == '/', s->qmail);
+	check_field_var(s, "qmail", s->qmail);
+	FUZZ_CHECK(!s->cert || s->cert[0] == '/', s->cert);
+	check_field_var(s, "cert", s->cert);
+	FUZZ_CHECK(!s->hostname || hostname_chars(s->hostname), s->hostname);
+	check_field_var(s, "hostname", s->hostname);
+}
+
 static void check_site(const struct site *s)
 {
 	size_t i, j, stored = 0;
@@ -184,6 +234,7 @@ static void check_site(const struct site *s)
 	FUZZ_CHECK(same(conf_site_var(s, "rundir"), s->rundir), s->rundir);
 	FUZZ_CHECK(same(conf_site_var(s, "path"), s->path), s->path);
 	FUZZ_CHECK(conf_site_var(s, "default") != NULL, "no ${default}");
+	check_site_typed(s);
 }
 
 static int all_digits(const char *s)
@@ -206,7 +257,8 @@ static void check_probe(const struct probe *p)
 	FUZZ_CHECK(p->port && all_digits(p->port) && strlen(p->port) <= 5 &&
 	    atoi(p->port) >= 1 && atoi(p->port) <= 65535, p->port);
 	if (p->kind == PROBE_TCP || p->kind == PROBE_TLS)
-		FUZZ_CHECK(p->expect && p->expect[0], "probe expect");
+		FUZZ_CHECK(p->expect && p->expect[0] &&
+		    strlen(p->expect) <= PROBE_EXPECT_MAX, "probe expect");
 	else
 		FUZZ_CHECK(p->kind == PROBE_POP3_STLS ||
 		    p->kind == PROBE_SMTP_STARTTLS, "probe kind");

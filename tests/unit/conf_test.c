@@ -1,4 +1,4 @@
-/* conf_test: the configuration layer (qmailctl/conf.c), as TAP.
+/* conf_test: the configuration layer (qmailctl/conf_*.c), as TAP.
  *
  * Runs from the top of the tree (tests/run.sh does), because the last
  * part loads every file shipped in services/.  Fixtures live in a fresh
@@ -195,6 +195,18 @@ static void test_site_defaults(void)
 	is_str(joined(s.names), "send|smtp|smtps|pop3|pop3s", "default names");
 	is_str(conf_site_var(&s, "rundir"), CONF_DEFAULT_RUNDIR,
 	    "a defaulted builtin is a variable too");
+	ok(s.cgroup == SITE_CGROUP_AUTO, "default cgroup: auto");
+	is_long(s.cert_warn_days, CONF_DEFAULT_CERT_WARN_DAYS,
+	    "default cert_warn_days");
+	is_str(s.qmail, CONF_DEFAULT_QMAIL, "default qmail");
+	ok(!s.hostname && !s.cert, "hostname and cert: not set");
+	is_str(conf_site_var(&s, "qmail"), "/var/qmail",
+	    "the typed keys' defaults are variables too: ${qmail}");
+	is_str(conf_site_var(&s, "cgroup"), "auto", "... ${cgroup}");
+	is_str(conf_site_var(&s, "cert_warn_days"), "30",
+	    "... ${cert_warn_days}");
+	ok(!conf_site_var(&s, "hostname") && !conf_site_var(&s, "cert"),
+	    "... but not hostname and cert, whose defaults are found later");
 	conf_free_site(&s);
 
 	/* A relative site file: paths become absolute through the cwd. */
@@ -215,12 +227,101 @@ static void test_site_defaults(void)
 		bail_out("chdir %s: %s", cwd, strerror(errno));
 }
 
+/* Host names: what hostname = may say. */
+static void test_hostnames(void)
+{
+	char big[300];
+	size_t i;
+
+	ok(conf_valid_hostname("localhost") && conf_valid_hostname("a-b.c0") &&
+	    conf_valid_hostname("1.example.org"), "valid host names");
+	ok(!conf_valid_hostname("") && !conf_valid_hostname("a..b") &&
+	    !conf_valid_hostname(".a") && !conf_valid_hostname("a.") &&
+	    !conf_valid_hostname("-a.b") && !conf_valid_hostname("a-.b") &&
+	    !conf_valid_hostname("a b") && !conf_valid_hostname("a\033b") &&
+	    !conf_valid_hostname("*.example.org"),
+	    "empty labels, '-' at a label's end, blanks, others: refused");
+	memset(big, 'a', sizeof big);
+	big[63] = '\0';
+	ok(conf_valid_hostname(big), "a label of 63 characters");
+	big[63] = 'a';
+	big[64] = '\0';
+	ok(!conf_valid_hostname(big), "a label of 64: refused");
+	memset(big, 'a', sizeof big);
+	for (i = 1; i < 253; i += 2)
+		big[i] = '.';
+	big[253] = '\0';
+	ok(conf_valid_hostname(big), "a name of 253 characters");
+	big[253] = 'a';
+	big[254] = '\0';
+	ok(!conf_valid_hostname(big), "a name of 254: refused");
+}
+
+/* The keys qmailctl itself reads, checked into typed fields. */
+static void test_site_typed(void)
+{
+	struct err e = { "" };
+	struct site s;
+
+	put("typed.conf", "days = 3650\ncgroup = no\ncert_warn_days = ${days}\n"
+	    "hostname = Mail-1.example.org\nqmail = /opt/qmail\n"
+	    "cert = ./tls/c.pem\n");
+	if (conf_load_site(in_tmp("typed.conf"), &s, &e) < 0) {
+		ok(0, "a site with every typed key loads: %s", e.text);
+		return;
+	}
+	ok(s.cgroup == SITE_CGROUP_NO, "cgroup = no");
+	is_long(s.cert_warn_days, 3650, "cert_warn_days, expanded first");
+	is_str(s.hostname, "Mail-1.example.org", "hostname");
+	is_str(s.qmail, "/opt/qmail", "qmail");
+	is_str(s.cert, in_tmp("tls/c.pem"),
+	    "cert: relative to the site file, made absolute");
+	is_str(conf_site_var(&s, "cert"), s.cert, "... and so is ${cert}");
+	is_str(conf_site_var(&s, "cgroup"), "no", "${cgroup} as written");
+	conf_free_site(&s);
+	put("zero.conf", "cert_warn_days = 0\ncgroup = auto\n");
+	ok(conf_load_site(in_tmp("zero.conf"), &s, &e) == 0 &&
+	    s.cert_warn_days == 0 && s.cgroup == SITE_CGROUP_AUTO,
+	    "cert_warn_days = 0 and cgroup = auto");
+	conf_free_site(&s);
+
+	site_fails("x = 1\ncgroup = bogus\n",
+	    ":2: bad value 'bogus' for 'cgroup' (auto or no)", "cgroup = bogus");
+	site_fails("cgroup = AUTO\n", ":1: bad value 'AUTO' for 'cgroup' "
+	    "(auto or no)", "cgroup is case-sensitive");
+	site_fails("cgroup =\n", ":1: empty 'cgroup'", "an empty cgroup");
+	site_fails("cert_warn_days = 3651\n", ":1: bad number '3651' for "
+	    "'cert_warn_days' (whole days from 0 to 3650)",
+	    "cert_warn_days above ten years");
+	site_fails("\ncert_warn_days = -1\n", ":2: bad number '-1' for "
+	    "'cert_warn_days' (whole days from 0 to 3650)",
+	    "a negative cert_warn_days");
+	site_fails("cert_warn_days = 1.5\n", ":1: bad number '1.5' for "
+	    "'cert_warn_days' (whole days from 0 to 3650)",
+	    "cert_warn_days is whole days");
+	site_fails("cert_warn_days = 30d\n", ":1: bad number '30d' for "
+	    "'cert_warn_days' (whole days from 0 to 3650)",
+	    "cert_warn_days takes no unit");
+	site_fails("cert_warn_days =\n", ":1: empty 'cert_warn_days'",
+	    "an empty cert_warn_days");
+	site_fails("hostname = mail_1.example.org\n", ":1: bad host name "
+	    "'mail_1.example.org' for 'hostname' (labels of letters, digits "
+	    "and '-', joined by dots)", "a hostname with '_'");
+	site_fails("hostname =\n", ":1: empty 'hostname'", "an empty hostname");
+	site_fails("qmail = var/qmail\n", ":1: 'qmail' must be an absolute path",
+	    "a relative qmail");
+	site_fails("qmail =\n", ":1: empty 'qmail'", "an empty qmail");
+	site_fails("cert =\n", ":1: empty 'cert'", "an empty cert");
+	test_hostnames();
+}
+
 static void test_site(void)
 {
 	struct err e = { "" };
 	struct site s;
 
 	test_site_defaults();
+	test_site_typed();
 	put("abs.conf", "  # indented comment\n services=/srv/q/svc \n"
 	    "rundir =\t/var/run/q\npath = /bin:/usr/bin\n"
 	    "default = smtp   send\nfoo = bar = baz\nbar=\n");
@@ -391,6 +492,33 @@ static void probe_is(const char *line, enum probe_kind kind, const char *host,
 	conf_free_service(&svc);
 }
 
+/* An EXPECT the probe could never read whole is refused at load. */
+static void test_expect_bound(void)
+{
+	struct err e = { "" };
+	struct service svc;
+	char expect[PROBE_LINE_MAX + 1], text[PROBE_LINE_MAX + 64];
+	int i;
+
+	memset(expect, '2', PROBE_EXPECT_MAX);
+	expect[PROBE_EXPECT_MAX] = '\0';
+	ok(load(fmt_buf(text, sizeof text, "run = x\nprobe = tcp h 25 %s\n",
+	    expect), &svc, &e) == 0 && strlen(svc.probe.expect) ==
+	    PROBE_EXPECT_MAX, "an EXPECT of %d bytes (a whole greeting line) "
+	    "is accepted", PROBE_EXPECT_MAX);
+	conf_free_service(&svc);
+	expect[PROBE_EXPECT_MAX] = '2';
+	expect[PROBE_LINE_MAX] = '\0';
+	for (i = 0; i < 2; i++) {
+		fmt_buf(text, sizeof text, "run = x\nprobe = %s h 25 %s\n",
+		    i ? "tls" : "tcp", expect);
+		svc_fails(text, ":2: probe EXPECT of 1024 bytes can never match: "
+		    "a greeting line holds at most 1023 bytes",
+		    i ? "tls: an EXPECT longer than a greeting line" :
+		    "tcp: an EXPECT longer than a greeting line");
+	}
+}
+
 static void test_probes(void)
 {
 	probe_is("none", PROBE_NONE, NULL, NULL, NULL, "probe none");
@@ -432,6 +560,7 @@ static void test_probes(void)
 	    "empty host");
 	svc_fails("run = x\nprobe = tcp h 25 \"\"\n", ":2: empty probe EXPECT",
 	    "empty EXPECT");
+	test_expect_bound();
 	svc_fails("run = x\nprobe = \"\"\n", ":2: unknown probe '' "
 	    "(none, tcp, tls, pop3-stls, smtp-starttls)", "empty probe word");
 }
