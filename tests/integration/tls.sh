@@ -136,6 +136,50 @@ wait "$hold" 2>/dev/null
 q stop smtps pop3 pop3s >/dev/null 2>&1
 is_rc $? 0 "they stop"
 
+# ---- the shipped stunnel configs: no error line per connection ----
+
+# services/stunnel/*.conf as shipped, with only the paths changed: the
+# certificate, and the stand-in greeter for qmail-popup and qmail-smtpd.
+# shipped_conf NAME GREETER-MODE: $T/stunnel/ship_NAME.conf.
+shipped_conf() {
+	sed -e "s|/etc/qmailctl/servercert.pem|$T/cert.pem|" \
+		-e "s|^exec = .*|exec = $FIXTURES/greeter|" \
+		-e "s|^execArgs = .*|execArgs = greeter $2 mail.example.org|" \
+		"$TOP/services/stunnel/$1.conf" >"$T/stunnel/ship_$1.conf"
+}
+# errors_in NAME: stunnel's error lines (LOG0 to LOG3) in the service's log.
+errors_in() { grep 'LOG[0-3]\[' "$T/log/$1/current" 2>/dev/null; }
+ship_smtps_port=$(free_port) ship_pop3_port=$(free_port) ship_pop3s_port=$(free_port)
+cat >>"$T/qmailctl.conf" <<CONF
+ship_smtps_port = $ship_smtps_port
+ship_pop3_port = $ship_pop3_port
+ship_pop3s_port = $ship_pop3s_port
+CONF
+shipped_conf smtps smtp
+shipped_conf pop3 pop3
+shipped_conf pop3s pop3
+tls_service ship_smtps ship_smtps_port 'tls 127.0.0.1 ${ship_smtps_port} 220'
+tls_service ship_pop3 ship_pop3_port 'pop3-stls 127.0.0.1 ${ship_pop3_port}'
+tls_service ship_pop3s ship_pop3s_port 'tls 127.0.0.1 ${ship_pop3s_port} +OK'
+q start ship_smtps ship_pop3 ship_pop3s >"$T/out" 2>&1
+is_rc $? 0 "the shipped stunnel configs start (paths changed only)"
+sed 's/^/# /' "$T/out"
+q check ship_smtps ship_pop3 ship_pop3s >"$T/out" 2>&1
+is_rc $? 0 "... and check probes them"
+q stop ship_smtps ship_pop3 ship_pop3s >/dev/null 2>&1
+for _s in smtps pop3 pop3s; do
+	errors_in "ship_$_s" | sed "s/^/# ship_$_s: /"
+	check "$_s.conf: two probes leave no error line in the log" \
+		sh -c "test -s '$T/log/ship_$_s/current' && ! grep -q 'LOG[0-3]\\[' '$T/log/ship_$_s/current'"
+done
+# The same config without its CAfile line is what logged the error.
+sed -i '/^CAfile/d' "$T/stunnel/ship_smtps.conf"
+rm -rf "$T/log/ship_smtps"
+q start ship_smtps >/dev/null 2>&1
+q stop ship_smtps >/dev/null 2>&1
+check "... without CAfile, stunnel 5.68 logs 'No trusted certificates found' (what CAfile is for)" \
+	sh -c "! stunnel -version 2>&1 | grep -q 'stunnel 5\\.[0-6][0-9] ' || grep -q 'LOG3.*No trusted certificates found' '$T/log/ship_smtps/current'"
+
 # ---- certificates a start refuses ----
 
 # The service "bad" uses $T/bad.pem, behind its own stunnel config.
