@@ -205,7 +205,7 @@ static int check_cert(struct unit *u)
 		    "of days from 0 to 3650: using %d", u->site->file, bad,
 		    CERT_WARN_DAYS);
 	if (preflight_cert(u, &r) < 0) {
-		sayerr(u, "%s", r.error);
+		sayerr(u, "%s", r.err.text);
 		return EXIT_FAILED;
 	}
 	if (r.warning[0])
