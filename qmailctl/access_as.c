@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,21 +74,33 @@ static void ask(const char *path, const char *real, int mode,
 		blocking_dir(real, a->dir, sizeof a->dir);
 }
 
-static _Noreturn void child(const char *path, uid_t uid, gid_t gid,
-    int mode, int fd)
+/* What the child is asked. */
+struct question {
+	const char *root, *path;
+	uid_t uid;
+	gid_t gid;
+	int mode;
+};
+
+static _Noreturn void child(const struct question *q, int fd)
 {
-	/* Resolved while we still may: a symlink into a directory the
-	 * user cannot enter is then named by its real path. */
-	char *real = realpath(path, NULL);
 	struct reply r;
+	char *real;
 
 	memset(&r, 0, sizeof r);
 	signal(SIGPIPE, SIG_DFL);
-	if (access_as_become(uid, gid) < 0)
+	if (q->root && (chroot(q->root) < 0 || chdir("/") < 0)) {
+		r.err = errno;
+		_exit(write(fd, &r, sizeof r) == (ssize_t)sizeof r ? 0 : 111);
+	}
+	/* Resolved while we still may: a symlink into a directory the
+	 * user cannot enter is then named by its real path. */
+	real = realpath(q->path, NULL);
+	if (access_as_become(q->uid, q->gid) < 0)
 		r.err = errno;
 	else {
 		r.took_ids = 1;
-		ask(path, real, mode, &r.a);
+		ask(q->path, real, q->mode, &r.a);
 	}
 	_exit(write(fd, &r, sizeof r) == (ssize_t)sizeof r ? 0 : 111);
 }
@@ -118,8 +131,8 @@ static int read_reply(int fd, struct reply *r, long long deadline)
 	return 0;
 }
 
-static int ask_child(const char *path, uid_t uid, gid_t gid, int mode,
-    struct access_answer *a, struct err *e)
+static int ask_child(const struct question *q, struct access_answer *a,
+    struct err *e)
 {
 	long long deadline = clock_ms() + ACCESS_AS_MAX_MS;
 	struct reply r;
@@ -130,7 +143,7 @@ static int ask_child(const char *path, uid_t uid, gid_t gid, int mode,
 		return err_sys(e, "unable to create a pipe");
 	if ((pid = fork()) == 0) {
 		close(fds[0]);
-		child(path, uid, gid, mode, fds[1]);
+		child(q, fds[1]);
 	}
 	close(fds[1]);
 	if (pid < 0) {
@@ -145,23 +158,34 @@ static int ask_child(const char *path, uid_t uid, gid_t gid, int mode,
 		;
 	if (got < 0)
 		return err_set(e, "%s: no answer from the child that asks as "
-		    "uid %u in %d ms", path, (unsigned)uid, ACCESS_AS_MAX_MS);
+		    "uid %u in %d ms", q->path, (unsigned)q->uid,
+		    ACCESS_AS_MAX_MS);
 	if (!r.took_ids) {
 		errno = r.err;
+		if (q->root)
+			return err_sys(e, "unable to chroot to %s or become uid "
+			    "%u gid %u", q->root, (unsigned)q->uid,
+			    (unsigned)q->gid);
 		return err_sys(e, "unable to become uid %u gid %u",
-		    (unsigned)uid, (unsigned)gid);
+		    (unsigned)q->uid, (unsigned)q->gid);
 	}
 	*a = r.a;
 	return 0;
 }
 
-int access_as(const char *path, uid_t uid, gid_t gid, int mode,
-    struct access_answer *a, struct err *e)
+int access_as_in(const char *root, const char *path, uid_t uid, gid_t gid,
+    int mode, struct access_answer *a, struct err *e)
 {
+	struct question q = { root, path, uid, gid, mode };
 	char *real;
 
 	if (geteuid() == 0)
-		return ask_child(path, uid, gid, mode, a, e);
+		return ask_child(&q, a, e);
+	if (root) {
+		errno = EPERM;
+		return err_sys(e, "unable to ask inside %s (only root may "
+		    "chroot)", root);
+	}
 	if (uid != geteuid()) {
 		errno = EPERM;
 		return err_sys(e, "unable to ask as uid %u (only root may)",
@@ -171,4 +195,26 @@ int access_as(const char *path, uid_t uid, gid_t gid, int mode,
 	ask(path, real, mode, a);
 	free(real);
 	return 0;
+}
+
+int access_as(const char *path, uid_t uid, gid_t gid, int mode,
+    struct access_answer *a, struct err *e)
+{
+	return access_as_in(NULL, path, uid, gid, mode, a, e);
+}
+
+char *access_as_why(const struct access_answer *a, const char *path,
+    char *buf, size_t size)
+{
+	struct stat st;
+
+	if (a->error == EACCES && a->dir[0])
+		snprintf(buf, size, "directory %s is not searchable", a->dir);
+	else if (a->error == EACCES && stat(path, &st) == 0)
+		snprintf(buf, size, "owner %u, group %u, mode %04o",
+		    (unsigned)st.st_uid, (unsigned)st.st_gid,
+		    (unsigned)(st.st_mode & 07777));
+	else
+		snprintf(buf, size, "%s", strerror(a->error));
+	return buf;
 }

@@ -11,6 +11,7 @@
 #define QMAILCTL_ACCESS_AS_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -46,5 +47,17 @@ int access_as_become(uid_t uid, gid_t gid);
  * cannot ask for anyone else (-1, EPERM). */
 int access_as(const char *path, uid_t uid, gid_t gid, int mode,
     struct access_answer *a, struct err *e);
+
+/* The same, asked inside root (chroot(root) before the ids are taken,
+ * as stunnel's chroot does): path is then a path inside root, and so is
+ * a->dir.  root NULL: as access_as().  Only root may. */
+int access_as_in(const char *root, const char *path, uid_t uid, gid_t gid,
+    int mode, struct access_answer *a, struct err *e);
+
+/* Why the answer was no, for a message, into buf: "directory D is not
+ * searchable", "owner 0, group 0, mode 0600" (of path, as root sees
+ * it), or strerror(a->error).  Returns buf. */
+char *access_as_why(const struct access_answer *a, const char *path,
+    char *buf, size_t size);
 
 #endif

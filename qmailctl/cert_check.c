@@ -5,9 +5,10 @@
 #include "cert.h"
 #include "access_as.h"
 #include "msg.h"
+#include "readfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,25 +75,19 @@ static void add_warning(struct cert_report *r, const char *file,
 
 /* May uid/gid, as tcpserver -u -g leaves them, open file for reading?
  * The kernel says, for every directory on the way too. */
-static int check_readable(const char *file, const struct stat *st,
-    uid_t uid, gid_t gid, struct cert_report *r)
+static int check_readable(const char *file, uid_t uid, gid_t gid,
+    struct cert_report *r)
 {
 	struct access_answer a;
+	char why[PATH_MAX + 64];
 
 	if (access_as(file, uid, gid, R_OK, &a, &r->err) < 0)
 		return err_prefix(&r->err, "certificate %.*s", CERT_PATH_QUOTE,
 		    file);
 	if (!a.error)
 		return 0;
-	if (a.error == EACCES && a.dir[0])
-		return refuse_cert(r, file, "not readable by uid %u (directory "
-		    "%s is not searchable)", (unsigned)uid, a.dir);
-	if (a.error == EACCES)
-		return refuse_cert(r, file, "not readable by uid %u (owner %u, "
-		    "group %u, mode %04o)", (unsigned)uid, (unsigned)st->st_uid,
-		    (unsigned)st->st_gid, (unsigned)(st->st_mode & 07777));
-	return refuse_cert(r, file, "not readable by uid %u: %s",
-	    (unsigned)uid, strerror(a.error));
+	return refuse_cert(r, file, "not readable by uid %u (%s)",
+	    (unsigned)uid, access_as_why(&a, file, why, sizeof why));
 }
 
 /* The key is read by the service's user and group only: others, or a
@@ -117,46 +112,6 @@ static void check_exposure(const char *file, const struct stat *st, gid_t gid,
 }
 
 /* ---- reading and parsing ---- */
-
-/* Reads a regular file of at most CERT_MAX_BYTES.  The buffer holds a
- * private key: free it with free_secret(). */
-static int read_pem(const char *file, char **text, size_t *len,
-    struct err *e)
-{
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	/* O_NONBLOCK: a FIFO planted at the path must not hang us. */
-	fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set(e, "%s", strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		err_set(e, "%s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > CERT_MAX_BYTES) {
-		close(fd);
-		if (!S_ISREG(st.st_mode))
-			return err_set(e, "not a regular file");
-		return err_set(e, "larger than %d bytes", CERT_MAX_BYTES);
-	}
-	*text = xmalloc((size_t)st.st_size + 1);
-	n = read(fd, *text, (size_t)st.st_size + 1);
-	if (n < 0)
-		err_set(e, "%s", strerror(errno));
-	close(fd);
-	if (n < 0 || n > st.st_size) {
-		free(*text);
-		*text = NULL;
-		if (n >= 0)
-			err_set(e, "file grew while being read");
-		return -1;
-	}
-	*len = (size_t)n;
-	return 0;
-}
 
 static void free_secret(char *text, size_t len)
 {
@@ -217,7 +172,7 @@ struct pair {
 static int pair_load(const char *file, struct pair *p, struct err *e)
 {
 	memset(p, 0, sizeof *p);
-	if (read_pem(file, &p->text, &p->len, e) < 0)
+	if (read_small_file(file, CERT_MAX_BYTES, &p->text, &p->len, e) < 0)
 		return -1;
 	return parse_pair(p->text, p->len, &p->x, &p->key, e);
 }
@@ -311,7 +266,7 @@ int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
 	memset(r, 0, sizeof *r);
 	if (stat(file, &st) < 0)
 		return refuse_cert(r, file, "%s", strerror(errno));
-	if (check_readable(file, &st, uid, gid, r) < 0)
+	if (check_readable(file, uid, gid, r) < 0)
 		return -1;
 	if (pair_load(file, &p, &r->err) < 0)
 		err_prefix(&r->err, "certificate %.*s", CERT_PATH_QUOTE, file);
