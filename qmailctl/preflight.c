@@ -11,6 +11,7 @@
  * 4. For a POP3 service: the checkpassword program qmail-popup runs is
  *    there and may be run by the POP3 user (checkpassword.h). */
 #include "preflight.h"
+#include "checkpassword.h"
 #include "msg.h"
 #include "stunnel.h"
 #include "transition.h"
@@ -182,12 +183,22 @@ static int check_stunnel(struct unit *u)
 	return stunnel_preflight(u, uid, gid);
 }
 
+static int check_checkpassword(struct unit *u)
+{
+	uid_t uid;
+	gid_t gid;
+
+	preflight_ids(u->svc, &uid, &gid);
+	return checkpassword_preflight(u, uid, gid);
+}
+
 int preflight(struct unit *u)
 {
 	int rc;
 
 	if ((rc = check_directory(u)) != EXIT_OK ||
-	    (rc = check_cert(u)) != EXIT_OK)
+	    (rc = check_cert(u)) != EXIT_OK ||
+	    (rc = check_stunnel(u)) != EXIT_OK)
 		return rc;
-	return check_stunnel(u);
+	return check_checkpassword(u);
 }
