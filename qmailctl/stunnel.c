@@ -282,12 +282,29 @@ static int check_exec(struct unit *u, const struct stunnel_conf *c,
 	return EXIT_OK;
 }
 
+/* stunnel takes a CAfile it cannot read without a word at start, and
+ * then logs "No trusted certificates found" at error level on every
+ * connection (5.68; see the shipped configs): a warning. */
+static void check_cafile(struct unit *u, const struct stunnel_conf *c)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!c->cafile[0])
+		return;
+	relative_to(path, sizeof path, u->svc->directory, c->cafile);
+	if (stat(path, &st) < 0)
+		stunnel_warn(u, "stunnel config %s: CAfile %s: %s", c->path,
+		    path, strerror(errno));
+}
+
 /* stunnel loads "cert" before any chroot; relative to its directory. */
 static int check_stunnel_cert(struct unit *u, const struct stunnel_conf *c)
 {
 	char path[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
 	struct stat st;
 
+	check_cafile(u, c);
 	if (!c->cert[0])
 		return EXIT_OK;
 	relative_to(path, sizeof path, u->svc->directory, c->cert);

@@ -175,6 +175,14 @@ for _s in smtps pop3 pop3s; do
 	check "$_s.conf: two probes leave no error line in the log" \
 		sh -c "test -s '$T/log/ship_$_s/current' && ! grep -q 'LOG[0-3]\\[' '$T/log/ship_$_s/current'"
 done
+# A CAfile that is not there: stunnel says nothing at start, and logs
+# the error on every connection; qmailctl warns.
+sed -i "s|^CAfile = .*|CAfile = $T/no-such-ca.pem|" "$T/stunnel/ship_pop3s.conf"
+q start ship_pop3s >"$T/out" 2>&1
+is_rc $? 0 "a CAfile that does not exist: the start goes on"
+check "... with a warning" \
+	grep -q "^ship_pop3s: warning: stunnel config $T/stunnel/ship_pop3s.conf: CAfile $T/no-such-ca.pem: No such file or directory" "$T/out"
+q stop ship_pop3s >/dev/null 2>&1
 # The same config without its CAfile line is what logged the error.
 sed -i '/^CAfile/d' "$T/stunnel/ship_smtps.conf"
 rm -rf "$T/log/ship_smtps"
