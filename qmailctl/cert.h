@@ -1,4 +1,5 @@
-/* cert.h: the PEM file (certificate and private key) a TLS service reads.
+/* cert.h: the PEM file (certificate and private key) a TLS service reads:
+ * checking one (cert_check.c) and making one (cert_make.c).
  *
  * stunnel (and qmail-smtpd with the TLS patch) only says what is wrong with
  * its certificate when the first client connects, if then.  cert_check
@@ -14,19 +15,19 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* No service group: any group read bit on the key is a warning. */
-#define CERT_NO_GID ((gid_t)-1)
+#include "err.h"
 
 struct cert_report {
 	long days_left;         /* cert_days_left(seconds_left) */
 	long long seconds_left; /* the same in seconds */
-	char subject_cn[256];   /* subject CN, non-printables escaped; or "" */
+	char subject_cn[256];   /* subject CN escaped (msg_escape), at most 80
+	                         * bytes of it; or "" */
 	char not_after[64];     /* "Jan  1 00:00:00 2025 GMT" */
 	int expiring;           /* usable, but expires within warn_days */
 	int key_exposed;        /* readable by others, or by a group that is
 	                         * not the service's gid */
 	char warning[512];      /* the warnings as one line, or "" */
-	char error[512];        /* why the file is not usable, or "" */
+	struct err err;         /* why the file is not usable */
 };
 
 /* The days a certificate has left, counted one way for every message
@@ -40,17 +41,13 @@ static inline long cert_days_left(long long seconds_left)
 	return (long)(seconds_left / 86400);
 }
 
-/* Checks that file exists, that uid (with gid and, for a user in the
- * passwd database, its supplementary groups) may search every directory
- * on the path and read the file (permission bits; uid 0 reads anything;
- * ACLs are not looked at), that it holds a PEM certificate and a PEM
- * private key that matches it, and that now is within the certificate's
- * validity.  Returns 0 when usable (warnings allowed: r->expiring,
- * r->key_exposed, r->warning), -1 when not (r->error says why).
- *
- * Note: tcpserver -u/-g and setuidgid keep gid alone (setgroups(1, &gid)),
- * so a key readable only through a supplementary group passes here and
- * still fails in the service.  Group-readable by gid works everywhere. */
+/* Checks that file exists, that uid and gid, taken as tcpserver -u -g
+ * takes them (access_as.h: gid becomes the only group), may read it
+ * through every directory on the way (the kernel's answer), that it
+ * holds a PEM certificate and a PEM private key that matches it, and
+ * that now is within the certificate's validity.  Returns 0 when usable
+ * (warnings allowed: r->expiring, r->key_exposed, r->warning), -1 when
+ * not (r->err says why). */
 int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
     struct cert_report *r);
 
@@ -63,16 +60,20 @@ int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
  * fsync'd.  A directory writable by group or others is refused unless it
  * is sticky and ours, as for pidfiles: whoever may write it may swap the
  * key.  The result is read back and checked.
- * Returns 0, or -1 with a one-line reason in err. */
+ * Returns 0, or -1 with the reason in e. */
 int cert_make(const char *file, const char *hostname, int days,
-    char *err, size_t errsize);
+    struct err *e);
 
 /* The same with a chosen validity, notBefore and notAfter given in
  * seconds from now (negative: in the past), for tests and for check's
  * own tests: an expired certificate is -864000, -259200.  The result is
  * read back and must parse and match; its dates are not checked. */
 int cert_make_validity(const char *file, const char *hostname,
-    long long not_before, long long not_after, char *err, size_t errsize);
+    long long not_before, long long not_after, struct err *e);
+
+/* Reads file and checks that it holds a certificate and the private key
+ * that matches it (dates not looked at).  Returns 0, or -1 with e. */
+int cert_verify_pair(const char *file, struct err *e);
 
 /* The name for a new certificate: the first line of QMAIL/control/me if
  * it is readable and not empty, else gethostname(), else "localhost".

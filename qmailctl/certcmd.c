@@ -160,7 +160,7 @@ static void try_services(const char *file, const struct users *us)
 		preflight_ids(&us->svcs[i], &uid, &gid);
 		if (cert_check(file, uid, gid, 0, &r) < 0)
 			warn("cert: %s cannot use it: %s", us->svcs[i].name,
-			    r.error);
+			    r.err.text);
 	}
 }
 
@@ -174,14 +174,15 @@ static _Noreturn void refuse(const char *file)
 		    "expires in %ld days): --force replaces it", file,
 		    r.subject_cn, r.days_left);
 	die(EXIT_FAILED, "cert: %s exists (%s): --force replaces it", file,
-	    r.error);
+	    r.err.text);
 }
 
 int cert_command(const struct site *site, char **args, int nargs,
     const struct opts *opts, int force)
 {
 	const char *file, *host;
-	char hostbuf[256], err[1024];
+	char hostbuf[256];
+	struct err err;
 	struct users us;
 	struct stat st;
 	struct group *gr;
@@ -205,8 +206,8 @@ int cert_command(const struct site *site, char **args, int nargs,
 		free_defaults(&us);
 		return EXIT_OK;
 	}
-	if (cert_make(file, host, CERTCMD_DAYS, err, sizeof err) < 0)
-		die(EXIT_FAILED, "cert: %s", err);
+	if (cert_make(file, host, CERTCMD_DAYS, &err) < 0)
+		die(EXIT_FAILED, "cert: %s", err.text);
 	gid = share_with_group(file, &us);
 	if (!opts->quiet) {
 		printf("cert: wrote %s (CN %s, expires in %d days)\n", file,

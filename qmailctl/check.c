@@ -199,7 +199,7 @@ static void check_cert(struct unit *u, struct verdict *v)
 		return;
 	}
 	if (preflight_cert(u, &r) < 0) {
-		add(v, RANK_CRITICAL, ", but %s", r.error);
+		add(v, RANK_CRITICAL, ", but %s", r.err.text);
 		return;
 	}
 	add(v, r.expiring ? RANK_WARNING : RANK_OK,

@@ -2,9 +2,10 @@
  * that cannot work is refused with a reason instead of half-started.
  *
  * For a TLS service that means its certificate (cert.h) judged for the
- * user the TLS program will run as, and the stunnel config it names.
- * check.c and certcmd.c use the same rules, so what start refuses, check
- * reports. */
+ * user the TLS program will run as, and the stunnel config it names
+ * (stunnel.h); for a POP3 service, its checkpassword (checkpassword.h).
+ * check.c and certcmd.c use the same certificate rules, so what start
+ * refuses, check reports. */
 #ifndef QMAILCTL_PREFLIGHT_H
 #define QMAILCTL_PREFLIGHT_H
 

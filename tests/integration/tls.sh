@@ -7,8 +7,11 @@
 # certificate or the stunnel config) is refused with its reason and
 # leaves nothing running.  And `qmailctl cert`.
 #
+# And checkpassword: refused before start when it is missing or the POP3
+# user may not run it, a warning when it is setuid and others may.
+#
 # Not tested here: a chroot in the stunnel config (it needs a tree of
-# programs and libraries inside it); checkpassword (not packaged).
+# programs and libraries inside it); a real checkpassword (not packaged).
 . "$TESTS/lib.sh"
 
 # Everything below $T is read by uid nobody (stunnel's config and cert).
@@ -136,6 +139,58 @@ wait "$hold" 2>/dev/null
 q stop smtps pop3 pop3s >/dev/null 2>&1
 is_rc $? 0 "they stop"
 
+# ---- the shipped stunnel configs: no error line per connection ----
+
+# services/stunnel/*.conf as shipped, with only the paths changed: the
+# certificate, and the stand-in greeter for qmail-popup and qmail-smtpd.
+# shipped_conf NAME GREETER-MODE: $T/stunnel/ship_NAME.conf.
+shipped_conf() {
+	sed -e "s|/etc/qmailctl/servercert.pem|$T/cert.pem|" \
+		-e "s|^exec = .*|exec = $FIXTURES/greeter|" \
+		-e "s|^execArgs = .*|execArgs = greeter $2 mail.example.org|" \
+		"$TOP/services/stunnel/$1.conf" >"$T/stunnel/ship_$1.conf"
+}
+# errors_in NAME: stunnel's error lines (LOG0 to LOG3) in the service's log.
+errors_in() { grep 'LOG[0-3]\[' "$T/log/$1/current" 2>/dev/null; }
+ship_smtps_port=$(free_port) ship_pop3_port=$(free_port) ship_pop3s_port=$(free_port)
+cat >>"$T/qmailctl.conf" <<CONF
+ship_smtps_port = $ship_smtps_port
+ship_pop3_port = $ship_pop3_port
+ship_pop3s_port = $ship_pop3s_port
+CONF
+shipped_conf smtps smtp
+shipped_conf pop3 pop3
+shipped_conf pop3s pop3
+tls_service ship_smtps ship_smtps_port 'tls 127.0.0.1 ${ship_smtps_port} 220'
+tls_service ship_pop3 ship_pop3_port 'pop3-stls 127.0.0.1 ${ship_pop3_port}'
+tls_service ship_pop3s ship_pop3s_port 'tls 127.0.0.1 ${ship_pop3s_port} +OK'
+q start ship_smtps ship_pop3 ship_pop3s >"$T/out" 2>&1
+is_rc $? 0 "the shipped stunnel configs start (paths changed only)"
+sed 's/^/# /' "$T/out"
+q check ship_smtps ship_pop3 ship_pop3s >"$T/out" 2>&1
+is_rc $? 0 "... and check probes them"
+q stop ship_smtps ship_pop3 ship_pop3s >/dev/null 2>&1
+for _s in smtps pop3 pop3s; do
+	errors_in "ship_$_s" | sed "s/^/# ship_$_s: /"
+	check "$_s.conf: two probes leave no error line in the log" \
+		sh -c "test -s '$T/log/ship_$_s/current' && ! grep -q 'LOG[0-3]\\[' '$T/log/ship_$_s/current'"
+done
+# A CAfile that is not there: stunnel says nothing at start, and logs
+# the error on every connection; qmailctl warns.
+sed -i "s|^CAfile = .*|CAfile = $T/no-such-ca.pem|" "$T/stunnel/ship_pop3s.conf"
+q start ship_pop3s >"$T/out" 2>&1
+is_rc $? 0 "a CAfile that does not exist: the start goes on"
+check "... with a warning" \
+	grep -q "^ship_pop3s: warning: stunnel config $T/stunnel/ship_pop3s.conf: CAfile $T/no-such-ca.pem: No such file or directory" "$T/out"
+q stop ship_pop3s >/dev/null 2>&1
+# The same config without its CAfile line is what logged the error.
+sed -i '/^CAfile/d' "$T/stunnel/ship_smtps.conf"
+rm -rf "$T/log/ship_smtps"
+q start ship_smtps >/dev/null 2>&1
+q stop ship_smtps >/dev/null 2>&1
+check "... without CAfile, stunnel 5.68 logs 'No trusted certificates found' (what CAfile is for)" \
+	sh -c "! stunnel -version 2>&1 | grep -q 'stunnel 5\\.[0-6][0-9] ' || grep -q 'LOG3.*No trusted certificates found' '$T/log/ship_smtps/current'"
+
 # ---- certificates a start refuses ----
 
 # The service "bad" uses $T/bad.pem, behind its own stunnel config.
@@ -210,12 +265,88 @@ check "... with a warning" grep -q "^bad: warning: certificate $T/bad.pem: priva
 q stop bad >/dev/null 2>&1
 cp "$T/a.pem" "$T/bad.pem"; chgrp nogroup "$T/bad.pem"; chmod 640 "$T/bad.pem"
 
+# ---- checkpassword, the setuid program behind qmail-popup ----
+
+# A qmail-popup that takes qmail-popup's arguments (HOSTNAME
+# CHECKPASSWORD ...) and greets as the stand-in does; the pop3s service
+# "cp" runs it from its stunnel config, as the shipped pop3s does.
+mkdir -p "$T/bin"
+printf '#!/bin/sh\nexec %s pop3 "$1"\n' "$FIXTURES/greeter" >"$T/bin/qmail-popup"
+chmod 755 "$T/bin/qmail-popup"
+cp_port=$(free_port)
+echo "cp_port = $cp_port" >>"$T/qmailctl.conf"
+stunnel_conf cp pop3 "$T/cert.pem"
+sed -i -e "s|^exec = .*|exec = $T/bin/qmail-popup|" \
+	-e "s|^execArgs = .*|execArgs = qmail-popup mail.example.org $T/rbin/checkpassword /bin/true Maildir|" \
+	"$T/stunnel/cp.conf"
+tls_service cp cp_port 'tls 127.0.0.1 ${cp_port} +OK'
+cp_nothing_left() {
+	test ! -e "$T/run/cp.pid" && ! "$FIXTURES/client" 127.0.0.1 "$cp_port" >/dev/null 2>&1
+}
+# cp_refused WHAT EXPECTED-TEXT
+cp_refused() {
+	q start cp >"$T/out" 2>&1
+	is_rc $? 5 "pop3s start refused: $1 (exit 5)"
+	sed 's/^/# /' "$T/out"
+	check "... the reason: $2" grep -q "^cp: failed: $2" "$T/out"
+	check "... nothing left running" cp_nothing_left
+}
+
+cp_refused "checkpassword missing" \
+	"checkpassword $T/rbin/checkpassword is not installed (qmail-popup's argument in stunnel config $T/stunnel/cp.conf)"
+q check cp >/dev/null 2>&1
+is_rc $? 2 "... and check does not say OK (not running)"
+
+# The install guide's rule: setuid root, in a directory only the POP3
+# user (here nobody) may enter.
+mkdir -m 500 "$T/rbin"
+printf '#!/bin/sh\nexit 1\n' >"$T/rbin/checkpassword"
+chmod 4755 "$T/rbin/checkpassword"
+cp_refused "checkpassword in a directory the POP3 user cannot enter" \
+	"checkpassword $T/rbin/checkpassword is not executable by uid 65534 (directory $T/rbin is not searchable"
+chown nobody "$T/rbin"
+chmod 4700 "$T/rbin/checkpassword"
+cp_refused "checkpassword the POP3 user may not run" \
+	"checkpassword $T/rbin/checkpassword is not executable by uid 65534 (owner 0, group 0, mode 4700"
+chmod 4755 "$T/rbin/checkpassword"
+q start cp >"$T/out" 2>&1
+is_rc $? 0 "checkpassword as the install guide says: pop3s starts"
+check "... without a warning" sh -c "! grep -q warning '$T/out'"
+q stop cp >/dev/null 2>&1
+chmod 755 "$T/rbin"
+q start cp >"$T/out" 2>&1
+is_rc $? 0 "a setuid checkpassword any user may run: pop3s starts"
+sed 's/^/# /' "$T/out"
+check "... with a warning that says so" \
+	grep -q "^cp: warning: checkpassword $T/rbin/checkpassword is setuid, and users other than uid 65534 may run it (any user may)" "$T/out"
+q stop cp >/dev/null 2>&1
+
+# qmail-popup on the service's run line, checkpassword a bare name:
+# looked up in the service's PATH, as qmail-popup's execvp does.
+add_service cpplain <<'SVC'
+description = qmail-popup behind tcpserver, checkpassword from PATH
+run = tcpserver -v -H -l 0 -R -u ${uid:nobody} -g ${gid:nogroup} 127.0.0.1 ${cp_port} ${T}/bin/qmail-popup mail.example.org no-such-checkpassword /bin/true Maildir
+log = multilog t ${T}/log/cpplain
+probe = tcp 127.0.0.1 ${cp_port} +OK
+SVC
+q start cpplain >"$T/out" 2>&1
+is_rc $? 5 "run line: a checkpassword in no directory of PATH is refused (exit 5)"
+check "... saying where it looked" \
+	grep -q "^cpplain: failed: checkpassword no-such-checkpassword is not installed (not found in /usr/local/bin:/usr/bin:/bin; qmail-popup's argument in the service's run line)" "$T/out"
+
 # ---- stunnel configs a start refuses ----
 
 stunnel_conf bad smtp "$T/bad.pem"
 sed -i "s|^exec = .*|exec = $T/no-such-program|" "$T/stunnel/bad.conf"
 refused "stunnel's exec target is missing" \
 	"stunnel config $T/stunnel/bad.conf: exec $T/no-such-program is not installed" 5
+
+# Who runs it is tcpserver's -u user: the kernel's answer for that user.
+printf '#!/bin/sh\n' >"$T/root-only-program"; chmod 700 "$T/root-only-program"
+stunnel_conf bad smtp "$T/bad.pem"
+sed -i "s|^exec = .*|exec = $T/root-only-program|" "$T/stunnel/bad.conf"
+refused "stunnel's exec target is not executable by the service's user" \
+	"stunnel config $T/stunnel/bad.conf: exec $T/root-only-program is not executable by uid 65534 (owner 0, group 0, mode 0700)" 5
 
 stunnel_conf bad smtp "$T/bad.pem" "sslVersionMin = TLSv9"
 refused "stunnel rejects its config" "stunnel config $T/stunnel/bad.conf:[0-9]*: .*sslVersionMin = TLSv9.*(stunnel exited 1)"

@@ -90,11 +90,11 @@ static char *block(const char *text, const char *what)
 
 static int mkcert(const char *name, long long nb, long long na)
 {
-	char err[512];
-	int rc = cert_make_validity(at(name), HOST, nb, na, err, sizeof err);
+	struct err err;
+	int rc = cert_make_validity(at(name), HOST, nb, na, &err);
 
 	if (rc < 0)
-		diag("cert_make_validity", err);
+		diag("cert_make_validity", err.text);
 	return rc;
 }
 
@@ -104,7 +104,7 @@ static struct cert_report check(const char *name, uid_t uid, gid_t gid,
 	struct cert_report r;
 
 	cert_check(at(name), uid, gid, warn, &r);
-	diag("error", r.error);
+	diag("error", r.err.text);
 	diag("warning", r.warning);
 	return r;
 }
@@ -185,24 +185,25 @@ static ASN1_INTEGER *serial_of(const char *file)
 static void test_make(void)
 {
 	struct cert_report r;
-	char err[512], *text;
+	struct err err;
+	char *text;
 	ASN1_INTEGER *s1, *s2;
 	struct stat st;
 	int rc;
 
-	ok(cert_make(at("a.pem"), HOST, 365, err, sizeof err) == 0 && !err[0],
+	ok(cert_make(at("a.pem"), HOST, 365, &err) == 0 && !err.text[0],
 	    "cert_make: made");
-	diag("cert_make", err);
+	diag("cert_make", err.text);
 	ok(stat(at("a.pem"), &st) == 0 && (st.st_mode & 07777) == 0600,
 	    "cert_make: mode 0600");
 	rc = cert_check(at("a.pem"), 0, 0, 30, &r);
-	ok(rc == 0 && !r.error[0] && !strcmp(r.subject_cn, HOST) &&
+	ok(rc == 0 && !r.err.text[0] && !strcmp(r.subject_cn, HOST) &&
 	    (r.days_left == 364 || r.days_left == 365) && r.not_after[0] &&
 	    !r.expiring && !r.key_exposed && !r.warning[0],
 	    "cert_check: parses, key matches, CN %s, %ld days", r.subject_cn,
 	    r.days_left);
 	openssl_agrees(at("a.pem"));
-	ok(cert_make(at("b.pem"), HOST, 30, err, sizeof err) == 0,
+	ok(cert_make(at("b.pem"), HOST, 30, &err) == 0,
 	    "cert_make: a second one");
 	s1 = serial_of(at("a.pem"));
 	s2 = serial_of(at("b.pem"));
@@ -214,7 +215,7 @@ static void test_make(void)
 	spit(at("victim"), "precious\n", 0644);
 	if (symlink(at("victim"), at("link.pem")) < 0)
 		diag("symlink", strerror(errno));
-	rc = cert_make(at("link.pem"), HOST, 10, err, sizeof err);
+	rc = cert_make(at("link.pem"), HOST, 10, &err);
 	text = slurp(at("victim"));
 	ok(rc == 0 && lstat(at("link.pem"), &st) == 0 && S_ISREG(st.st_mode) &&
 	    text && !strcmp(text, "precious\n"),
@@ -222,14 +223,14 @@ static void test_make(void)
 	free(text);
 	ok(no_temp_left(), "cert_make: no temporary file left");
 
-	ok(cert_make(at("bad.pem"), "evil,DNS:x", 10, err, sizeof err) < 0 &&
-	    strstr(err, "invalid host name") && access(at("bad.pem"), F_OK) < 0,
+	ok(cert_make(at("bad.pem"), "evil,DNS:x", 10, &err) < 0 &&
+	    strstr(err.text, "invalid host name") && access(at("bad.pem"), F_OK) < 0,
 	    "cert_make: a host name that is no DNS name is refused");
-	ok(cert_make(at("nodir/x.pem"), HOST, 10, err, sizeof err) < 0 &&
-	    strstr(err, "No such file or directory"),
+	ok(cert_make(at("nodir/x.pem"), HOST, 10, &err) < 0 &&
+	    strstr(err.text, "No such file or directory"),
 	    "cert_make: missing directory is an error");
-	diag("said", err);
-	ok(cert_make(at("c.pem"), HOST, 0, err, sizeof err) < 0,
+	diag("said", err.text);
+	ok(cert_make(at("c.pem"), HOST, 0, &err) < 0,
 	    "cert_make: zero days refused");
 	ok(no_temp_left(), "cert_make: no temporary file left after failures");
 }
@@ -291,29 +292,29 @@ static void test_reasons(void)
 	r = check("missing.pem", 0, 0, 30);
 	snprintf(want, sizeof want, "certificate %s: No such file or directory",
 	    at("missing.pem"));
-	ok(!strcmp(r.error, want), "check: missing file");
+	ok(!strcmp(r.err.text, want), "check: missing file");
 	r = check("certonly.pem", 0, 0, 30);
-	ok(strstr(r.error, ": no private key in file") != NULL,
+	ok(strstr(r.err.text, ": no private key in file") != NULL,
 	    "check: certificate without key");
 	r = check("keyonly.pem", 0, 0, 30);
-	ok(strstr(r.error, ": no certificate in file") != NULL,
+	ok(strstr(r.err.text, ": no certificate in file") != NULL,
 	    "check: key without certificate");
 	r = check("otherkey.pem", 0, 0, 30);
-	ok(strstr(r.error, ": key does not match certificate") != NULL,
+	ok(strstr(r.err.text, ": key does not match certificate") != NULL,
 	    "check: key of another certificate");
 	ok(check_rc("keyfirst.pem", 0, 0, 30) == 0,
 	    "check: key before certificate is fine");
 	r = check("encrypted.pem", 0, 0, 30);
-	ok(strstr(r.error, ": private key is encrypted") != NULL,
+	ok(strstr(r.err.text, ": private key is encrypted") != NULL,
 	    "check: encrypted key, no passphrase prompt");
 
 	mkcert("expired.pem", -10 * 86400LL, -3 * 86400LL - 60);
 	r = check("expired.pem", 0, 0, 30);
-	ok(strstr(r.error, ": expired 3 days ago (notAfter ") != NULL &&
+	ok(strstr(r.err.text, ": expired 3 days ago (notAfter ") != NULL &&
 	    r.days_left == -3, "check: expired");
 	mkcert("future.pem", 2 * 86400LL, 30 * 86400LL);
 	r = check("future.pem", 0, 0, 30);
-	ok(strstr(r.error, ": not yet valid (notBefore ") != NULL,
+	ok(strstr(r.err.text, ": not yet valid (notBefore ") != NULL,
 	    "check: not yet valid");
 
 	mkcert("soon.pem", -86400LL, 5 * 86400LL);
@@ -325,7 +326,7 @@ static void test_reasons(void)
 	ok(cert_check(at("soon.pem"), 0, 0, 3, &r) == 0 && !r.expiring,
 	    "check: not expiring within 3 days");
 
-	ok(check_rc(".", 0, 0, 30) < 0 && strstr(check(".", 0, 0, 30).error,
+	ok(check_rc(".", 0, 0, 30) < 0 && strstr(check(".", 0, 0, 30).err.text,
 	    "not a regular file"), "check: a directory is refused");
 	if (mkfifo(at("fifo.pem"), 0600) == 0)
 		ok(check_rc("fifo.pem", 0, 0, 30) < 0,
@@ -339,18 +340,18 @@ static void test_reasons(void)
 static void test_permissions(void)
 {
 	struct cert_report r;
-	char err[512];
+	struct err err;
 	int root = geteuid() == 0;
 
 	/* mkdtemp made tmpdir 0700: open it so only the file bits count. */
 	chmod(tmpdir, 0711);
-	cert_make(at("perm.pem"), HOST, 365, err, sizeof err);
+	cert_make(at("perm.pem"), HOST, 365, &err);
 	r = check("perm.pem", NOBODY, NOBODY, 30);
 	if (geteuid() == NOBODY)
 		skip("check: a 0600 file of another user is unreadable by "
 		    "nobody", "running as nobody");
 	else
-		ok(strstr(r.error, ": not readable by uid 65534 (owner ") !=
+		ok(strstr(r.err.text, ": not readable by uid 65534 (owner ") !=
 		    NULL, "check: a 0600 file of another user is unreadable "
 		    "by nobody");
 
@@ -385,15 +386,15 @@ static void test_permissions(void)
 	}
 
 	mkdir(at("closed"), 0700);
-	cert_make(at("closed/x.pem"), HOST, 365, err, sizeof err);
+	cert_make(at("closed/x.pem"), HOST, 365, &err);
 	chmod(at("closed/x.pem"), 0644);
 	r = check("closed/x.pem", NOBODY, NOBODY, 30);
 	if (geteuid() == NOBODY)
 		skip("check: a file in a directory nobody may search",
 		    "running as nobody");
 	else
-		ok(strstr(r.error, "not readable by uid 65534 (directory ") &&
-		    strstr(r.error, "closed is not searchable)"),
+		ok(strstr(r.err.text, "not readable by uid 65534 (directory ") &&
+		    strstr(r.err.text, "closed is not searchable)"),
 		    "check: a file in a directory nobody may search is "
 		    "unreadable");
 }

@@ -30,14 +30,15 @@ static void test_counting(void)
 
 static void test_check(void)
 {
-	char file[128], err[512];
+	char file[128];
 	struct cert_report r;
+	struct err err;
 
 	snprintf(file, sizeof file, "%s/c.pem", tmpdir);
 	/* A 365-day certificate an hour after it was made. */
 	if (!ok(cert_make_validity(file, "days.test", -3600, 365 * DAY - 3600,
-	    err, sizeof err) == 0, "a 365-day certificate, an hour old")) {
-		diag("cert_make_validity", err);
+	    &err) == 0, "a 365-day certificate, an hour old")) {
+		diag("cert_make_validity", err.text);
 		return;
 	}
 	ok(cert_check(file, 0, 0, 30, &r) == 0, "cert_check passes it");

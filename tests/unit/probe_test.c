@@ -995,7 +995,7 @@ static void test_chain(void)
 
 int main(void)
 {
-	char err[512];
+	struct err err;
 
 	/* A probe must not need SIGPIPE ignored: keep the default, so a
 	 * stray one kills this test and run.sh reports it. */
@@ -1003,8 +1003,8 @@ int main(void)
 	make_tmpdir(tmpdir, sizeof tmpdir, "probe");
 	atexit(cleanup);
 	snprintf(certfile, sizeof certfile, "%s/cert.pem", tmpdir);
-	if (cert_make(certfile, "probe.test", 2, err, sizeof err) < 0)
-		bail_out("%s", err);
+	if (cert_make(certfile, "probe.test", 2, &err) < 0)
+		bail_out("%s", err.text);
 	test_describe();
 	test_plain();
 	test_deadline();

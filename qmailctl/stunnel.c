@@ -1,0 +1,643 @@
+/* stunnel.c: the stunnel config of a service, and the checks made on it
+ * before start (see stunnel.h).
+ *
+ * Why run stunnel at all, when the probe will go through it anyway?
+ * tcpserver keeps running whatever is wrong behind it, and stunnel only
+ * says what is wrong on each connection, to the logger: the probe would
+ * refuse the start, but with "connection closed before TLS handshake".
+ * `stunnel CONFIG </dev/null` says 'CONFIG:12: "sslVersionMin = TLS1.2":
+ * Invalid protocol version' before anything is spawned.  What it cannot see
+ * (the exec target, a [section] that would turn the check into a daemon)
+ * we read from the config ourselves first, at no cost.
+ *
+ * But a stunnel start costs a few ms of CPU (more with protocol = pop3,
+ * where stunnel runs the program once for its greeting), and the TLS
+ * services together are most of what starting all five costs.  So it
+ * runs when it can tell something new: when stunnel, the config, its
+ * certificates, the directory or the user differ from the last check
+ * that passed (RUNDIR/NAME.stunnel-ok records them; the rundir is a
+ * tmpfs, so the first start after a boot checks).  Whatever else changes
+ * (an included file, OpenSSL's own config) is still caught by the probe,
+ * which goes through the whole chain and is what confirms a start; only
+ * the message is plainer. */
+#include "stunnel.h"
+#include "access_as.h"
+#include "atomic.h"
+#include "clock.h"
+#include "msg.h"
+#include "proc.h"
+#include "readfile.h"
+#include "rundir.h"
+#include "spawn.h"
+#include "transition.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* `stunnel CONFIG </dev/null` loads the config and the certificate,
+ * fails the handshake on EOF and exits: a few ms.  One that takes longer
+ * than this is stuck (a config that makes it wait for something) and is
+ * killed; the check then fails. */
+#define STUNNEL_CHECK_MAX_MS 3000
+/* What we keep of stunnel's output: a failed check prints about 2 KiB. */
+#define STUNNEL_OUTPUT_MAX 16384
+/* While it runs, we look whether it has exited this often. */
+#define COLLECT_SLICE_MS 2
+/* A stunnel config is a page of text; more than this is not one. */
+#define STUNNEL_CONF_MAX (256 * 1024)
+
+__attribute__((format(printf, 2, 3)))
+static void stunnel_warn(const struct unit *u, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	msg_vline(2, u->svc->name, "warning", fmt, ap);
+	va_end(ap);
+}
+
+/* ---- the stunnel config ---- */
+
+/* dir/path, or path if it is absolute. */
+static void relative_to(char *buf, size_t size, const char *dir,
+    const char *path)
+{
+	if (path[0] == '/' || !dir[0])
+		snprintf(buf, size, "%s", path);
+	else
+		snprintf(buf, size, "%s/%s", strcmp(dir, "/") ? dir : "",
+		    path);
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
+	    end[-1] == '\r'))
+		*--end = 0;
+	return s;
+}
+
+/* The value of each key we keep, by its name (stunnel's are
+ * case-insensitive). */
+static void conf_value(struct stunnel_conf *c, const char *key,
+    const char *value)
+{
+	static const struct {
+		const char *key;
+		size_t offset, size;
+	} keep[] = {
+#define KEEP(name, field) { name, offsetof(struct stunnel_conf, field), \
+	sizeof ((struct stunnel_conf *)0)->field }
+		KEEP("exec", exec), KEEP("execArgs", exec_args),
+		KEEP("cert", cert), KEEP("CAfile", cafile),
+		KEEP("chroot", chroot), KEEP("setuid", setuid),
+		KEEP("setgid", setgid),
+#undef KEEP
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof keep / sizeof keep[0]; i++)
+		if (!strcasecmp(key, keep[i].key)) {
+			snprintf((char *)c + keep[i].offset, keep[i].size, "%s",
+			    value);
+			return;
+		}
+	if (!strcasecmp(key, "foreground"))
+		c->foreground = !strcasecmp(value, "yes");
+}
+
+static void conf_line(struct stunnel_conf *c, char *line, int lineno)
+{
+	char *eq, *key;
+
+	line = trim(line);
+	if (!*line || *line == ';' || *line == '#')
+		return;
+	if (*line == '[') {
+		if (!c->daemon_line) {
+			c->daemon_line = lineno;
+			snprintf(c->daemon_what, sizeof c->daemon_what,
+			    "%.60s", line);
+		}
+		return;
+	}
+	if (!(eq = strchr(line, '=')))
+		return;         /* stunnel itself says what is wrong */
+	*eq = 0;
+	key = trim(line);
+	if (!strcasecmp(key, "accept") && !c->daemon_line) {
+		c->daemon_line = lineno;
+		snprintf(c->daemon_what, sizeof c->daemon_what, "accept");
+	} else
+		conf_value(c, key, trim(eq + 1));
+}
+
+int stunnel_read_conf(const char *dir, const char *file,
+    struct stunnel_conf *c, struct err *e)
+{
+	char *text = NULL, *line, *next;
+	int lineno = 0;
+
+	memset(c, 0, sizeof *c);
+	relative_to(c->path, sizeof c->path, dir, file);
+	if (read_small_file(c->path, STUNNEL_CONF_MAX, &text, NULL, e) < 0)
+		return -1;
+	for (line = text; line; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = 0;
+		conf_line(c, line, ++lineno);
+	}
+	free(text);
+	return 0;
+}
+
+int stunnel_find(const struct service *svc, const char **prog,
+    const char **conf)
+{
+	size_t i;
+
+	for (i = 0; svc->run[i]; i++) {
+		const char *b = basename(svc->run[i]);
+
+		if (strcmp(b, "stunnel") && strcmp(b, "stunnel4"))
+			continue;
+		*prog = svc->run[i];
+		*conf = svc->run[i + 1];
+		return 0;
+	}
+	return -1;
+}
+
+/* A user or group as stunnel takes it: a name, else a number. */
+static int id_value(const char *v, int group, unsigned long *id)
+{
+	struct passwd *pw;
+	struct group *gr;
+	char *end;
+
+	if (group && (gr = getgrnam(v)) != NULL)
+		*id = gr->gr_gid;
+	else if (!group && (pw = getpwnam(v)) != NULL)
+		*id = pw->pw_uid;
+	else {
+		errno = 0;
+		*id = strtoul(v, &end, 10);
+		if (errno || end == v || *end)
+			return -1;
+	}
+	return 0;
+}
+
+int stunnel_exec_ids(const struct stunnel_conf *c, uid_t *uid, gid_t *gid,
+    struct err *e)
+{
+	unsigned long id;
+
+	if (c->setgid[0]) {
+		if (id_value(c->setgid, 1, &id) < 0)
+			return err_set(e, "stunnel config %s: setgid %s: no such "
+			    "group", c->path, c->setgid);
+		*gid = (gid_t)id;
+	}
+	if (c->setuid[0]) {
+		if (id_value(c->setuid, 0, &id) < 0)
+			return err_set(e, "stunnel config %s: setuid %s: no such "
+			    "user", c->path, c->setuid);
+		*uid = (uid_t)id;
+	}
+	return 0;
+}
+
+char *stunnel_root(const struct stunnel_conf *c, const char *dir, char *buf,
+    size_t size)
+{
+	buf[0] = 0;
+	if (c->chroot[0])
+		relative_to(buf, size, dir, c->chroot);
+	return buf;
+}
+
+/* stunnel execs "exec" with execv() (no PATH search), after chroot if
+ * one is set, as its setuid/setgid or tcpserver's user; it never checks
+ * that the program is there.  The kernel says whether that user may. */
+static int check_exec(struct unit *u, const struct stunnel_conf *c,
+    uid_t uid, gid_t gid)
+{
+	char root[PATH_MAX], path[PATH_MAX * 2 + 2], shown[PATH_MAX * 3],
+	    why[PATH_MAX + 64];
+	struct access_answer a;
+	struct stat st;
+	struct err e;
+
+	if (!c->exec[0])
+		return EXIT_OK;         /* stunnel then connects somewhere */
+	if (stunnel_exec_ids(c, &uid, &gid, &e) < 0) {
+		sayerr(u, "%s", e.text);
+		return EXIT_CONFIG;
+	}
+	stunnel_root(c, u->svc->directory, root, sizeof root);
+	relative_to(path, sizeof path, root[0] ? "/" : u->svc->directory,
+	    c->exec);
+	snprintf(shown, sizeof shown, "%s%s", root, path);
+	if (access_as_in(root[0] ? root : NULL, path, uid, gid, X_OK, &a,
+	    &e) < 0) {
+		sayerr(u, "stunnel config %s: exec %s: %s", c->path, shown,
+		    e.text);
+		return EXIT_FAILED;
+	}
+	if (a.error == ENOENT) {
+		sayerr(u, "stunnel config %s: exec %s is not installed", c->path,
+		    shown);
+		return EXIT_NOT_INSTALLED;
+	}
+	if (a.error) {
+		sayerr(u, "stunnel config %s: exec %s is not executable by uid "
+		    "%u (%s)", c->path, shown, (unsigned)uid,
+		    access_as_why(&a, shown, why, sizeof why));
+		return EXIT_NOT_INSTALLED;
+	}
+	if (stat(shown, &st) == 0 && !S_ISREG(st.st_mode)) {
+		sayerr(u, "stunnel config %s: exec %s is not a regular file",
+		    c->path, shown);
+		return EXIT_NOT_INSTALLED;
+	}
+	return EXIT_OK;
+}
+
+/* stunnel takes a CAfile it cannot read without a word at start, and
+ * then logs "No trusted certificates found" at error level on every
+ * connection (5.68; see the shipped configs): a warning. */
+static void check_cafile(struct unit *u, const struct stunnel_conf *c)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!c->cafile[0])
+		return;
+	relative_to(path, sizeof path, u->svc->directory, c->cafile);
+	if (stat(path, &st) < 0)
+		stunnel_warn(u, "stunnel config %s: CAfile %s: %s", c->path,
+		    path, strerror(errno));
+}
+
+/* stunnel loads "cert" before any chroot; relative to its directory. */
+static int check_stunnel_cert(struct unit *u, const struct stunnel_conf *c)
+{
+	char path[PATH_MAX], a[PATH_MAX], b[PATH_MAX];
+	struct stat st;
+
+	check_cafile(u, c);
+	if (!c->cert[0])
+		return EXIT_OK;
+	relative_to(path, sizeof path, u->svc->directory, c->cert);
+	if (stat(path, &st) < 0) {
+		sayerr(u, "stunnel config %s: cert %s: %s", c->path, path,
+		    strerror(errno));
+		return EXIT_FAILED;
+	}
+	/* The service's "cert" is what qmailctl checks; if stunnel loads
+	 * another file, that check says nothing about it. */
+	if (u->svc->cert && (!realpath(path, a) ||
+	    !realpath(u->svc->cert, b) || strcmp(a, b)))
+		stunnel_warn(u, "stunnel config %s loads cert %s, but the "
+		    "service checks %s", c->path, path, u->svc->cert);
+	return EXIT_OK;
+}
+
+/* ---- running stunnel on its config ---- */
+
+/* The child: stdin /dev/null, stdout and stderr to out, the service's
+ * directory, user and environment; its own process group, so that a
+ * stunnel that does not finish is killed with whatever it started. */
+static _Noreturn void stunnel_child(const struct unit *u, const char *prog,
+    const char *conf, int out, uid_t uid, gid_t gid)
+{
+	char *argv[3];
+	char **env = unit_env(u);
+	int null = open("/dev/null", O_RDONLY);
+
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_DFL);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
+	    dup2(out, 2) < 0)
+		_exit(111);
+	close_range(3, ~0U, 0);
+	if (chdir(u->svc->directory) < 0) {
+		dprintf(2, "[!] unable to chdir to %s: %s\n", u->svc->directory,
+		    strerror(errno));
+		_exit(111);
+	}
+	if (geteuid() == 0 && access_as_become(uid, gid) < 0) {
+		dprintf(2, "[!] unable to become uid %u gid %u: %s\n",
+		    (unsigned)uid, (unsigned)gid, strerror(errno));
+		_exit(111);
+	}
+	argv[0] = (char *)prog;
+	argv[1] = (char *)conf;
+	argv[2] = NULL;
+	execve(prog, argv, env);
+	dprintf(2, "[!] unable to run %s: %s\n", prog, strerror(errno));
+	_exit(111);
+}
+
+/* Lines stunnel prints whether or not they are the reason. */
+static int generic_error(const char *t)
+{
+	static const char *const generic[] = {
+		"error queue: ",
+		"No trusted certificates found",
+		"Configuration failed",
+		"Inetd mode: Failed to initialize",
+		NULL,
+	};
+	const char *const *g;
+
+	for (g = generic; *g; g++)
+		if (!strncmp(t, *g, strlen(*g)))
+			return 1;
+	return 0;
+}
+
+/* The line that says why stunnel refused the config: its first error
+ * ("[!] ...", or "... LOG3[...]: ..." once it logs with time stamps)
+ * that is not one it prints anyway or a dump of OpenSSL's error queue;
+ * else its first error; else its last line. */
+static void stunnel_reason(char *out, char *why, size_t size)
+{
+	char *line, *next, *last = NULL, *first = NULL, *pick = NULL, *t;
+
+	for (line = out; line && *line && !pick; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = 0;
+		line[strcspn(line, "\r")] = 0;
+		if (!*trim(line))
+			continue;
+		last = line;
+		if (!strncmp(line, "[!] ", 4))
+			t = line + 4;
+		else if ((t = strstr(line, " LOG3[")) != NULL ||
+		    (t = strstr(line, " LOG2[")) != NULL)
+			t = (t = strstr(t, "]: ")) ? t + 3 : NULL;
+		else
+			t = NULL;
+		if (t && !first)
+			first = t;
+		if (t && !generic_error(t))
+			pick = t;
+	}
+	snprintf(why, size, "%.400s", pick ? pick : first ? first : last ?
+	    last : "no output");
+}
+
+/* Has pid exited?  It is left unreaped (a zombie), so that its pid and
+ * process group id stay ours until we reap it. */
+static int has_exited(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof si);
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid == pid;
+}
+
+/* Reads what the child writes on fd (up to size - 1 bytes kept, the rest
+ * read and dropped) until it has exited and fd has nothing more to give
+ * now (a program it started may hold fd open: we do not wait for that),
+ * or until deadline.  Its pidfd wakes us when it exits; without one we
+ * look every COLLECT_SLICE_MS.  Returns 1 if it exited, 0 on the
+ * deadline. */
+static int collect_stunnel_output(int fd, pid_t pid, long long deadline, char *out,
+    size_t size)
+{
+	struct pollfd pf[2];
+	size_t len = 0;
+	int exited = 0, wait_ms;
+
+	pf[0].fd = fd;
+	pf[1].fd = proc_open_pid(pid);
+	pf[0].events = pf[1].events = POLLIN;
+	out[0] = 0;
+	for (;;) {
+		char buf[4096];
+		ssize_t n;
+
+		if (!exited)
+			exited = has_exited(pid);
+		wait_ms = exited ? 0 : clock_left(deadline);
+		if (!exited && pf[1].fd < 0 && wait_ms > COLLECT_SLICE_MS)
+			wait_ms = COLLECT_SLICE_MS;
+		if (poll(pf, 2, wait_ms) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (!(pf[0].revents & (POLLIN | POLLHUP))) {
+			if (exited || clock_left(deadline) == 0)
+				break;
+			continue;
+		}
+		n = read(fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			pf[0].fd = -1;  /* EOF: from now on, its exit only */
+		else if (len + (size_t)n < size) {
+			memcpy(out + len, buf, (size_t)n);
+			len += (size_t)n;
+			out[len] = 0;
+		}
+	}
+	if (pf[1].fd >= 0)
+		close(pf[1].fd);
+	return exited || has_exited(pid);
+}
+
+static int run_stunnel(struct unit *u, const char *prog, const char *conf,
+    uid_t uid, gid_t gid)
+{
+	char out[STUNNEL_OUTPUT_MAX], why[512], how[64];
+	long limit = unit_timeout(u, u->svc->start_timeout_ms);
+	long long deadline;
+	int fds[2], status = 0, exited;
+	pid_t pid;
+
+	if (limit > STUNNEL_CHECK_MAX_MS)
+		limit = STUNNEL_CHECK_MAX_MS;
+	deadline = clock_ms() + limit;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		sayerr(u, "unable to create a pipe: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
+	pid = fork();
+	if (pid == 0)
+		stunnel_child(u, prog, conf, fds[1], uid, gid);
+	close(fds[1]);
+	if (pid < 0) {
+		close(fds[0]);
+		sayerr(u, "unable to fork: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
+	setpgid(pid, pid);      /* whichever of us comes first */
+	exited = collect_stunnel_output(fds[0], pid, deadline, out, sizeof out);
+	close(fds[0]);
+	/* Whatever it left in its group goes, while its own unreaped pid
+	 * still holds the group id: the signal cannot reach a stranger. */
+	kill(-pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!exited) {
+		sayerr(u, "stunnel config %s: '%s %s </dev/null' did not finish "
+		    "in %ld ms", conf, prog, conf, limit);
+		return EXIT_FAILED;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return EXIT_OK;
+	stunnel_reason(out, why, sizeof why);
+	fmt_wstatus(how, sizeof how, status);
+	/* "CONFIG:7: ...": stunnel named the file and line itself. */
+	if (!strncmp(why, conf, strlen(conf)) && why[strlen(conf)] == ':')
+		sayerr(u, "stunnel config %s (stunnel %s)", why, how);
+	else
+		sayerr(u, "stunnel config %s: %s (stunnel %s)", conf, why, how);
+	return EXIT_FAILED;
+}
+
+/* ---- remembering a check that passed ---- */
+
+static void stamp_file(char *buf, size_t size, const char *label,
+    const char *path)
+{
+	struct stat st;
+	size_t n = strlen(buf);
+
+	if (n >= size)
+		return;
+	if (stat(path, &st) < 0)
+		snprintf(buf + n, size - n, "%s %s -\n", label, path);
+	else
+		snprintf(buf + n, size - n, "%s %s %ju:%ju:%jd:%jd.%09ld:"
+		    "%jd.%09ld:%o:%u:%u\n", label, path, (uintmax_t)st.st_dev,
+		    (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+		    (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		    (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+		    (unsigned)st.st_mode, (unsigned)st.st_uid,
+		    (unsigned)st.st_gid);
+}
+
+/* What the verdict of `stunnel CONFIG` depends on, as far as we see. */
+static void stunnel_stamp(const struct unit *u, const char *prog,
+    const struct stunnel_conf *c, uid_t uid, gid_t gid, char *buf,
+    size_t size)
+{
+	char cert[PATH_MAX];
+
+	snprintf(buf, size, "qmailctl stunnel check 2\nuid %u gid %u dir %s\n",
+	    (unsigned)uid, (unsigned)gid, u->svc->directory);
+	stamp_file(buf, size, "stunnel", prog);
+	stamp_file(buf, size, "config", c->path);
+	if (c->cert[0]) {
+		relative_to(cert, sizeof cert, u->svc->directory, c->cert);
+		stamp_file(buf, size, "cert", cert);
+	}
+	if (c->cafile[0]) {
+		relative_to(cert, sizeof cert, u->svc->directory, c->cafile);
+		stamp_file(buf, size, "cafile", cert);
+	}
+}
+
+static int stamp_matches(const char *path, const char *stamp)
+{
+	char old[8192];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, old, sizeof old - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	old[n] = 0;
+	return !strcmp(old, stamp);
+}
+
+int stunnel_preflight(struct unit *u, uid_t uid, gid_t gid)
+{
+	struct stunnel_conf c;
+	const char *prog, *conf;
+	char path[PATH_MAX], why[512], stamp[5 * PATH_MAX + 512],
+	    stampfile[PATH_MAX];
+	struct err e;
+	long long t0;
+	int rc;
+
+	if (stunnel_find(u->svc, &prog, &conf) < 0)
+		return EXIT_OK;
+	if (spawn_resolve(prog, u->site->path, path, sizeof path) < 0) {
+		if (errno == EACCES)
+			sayerr(u, "%s is not executable", path);
+		else
+			sayerr(u, "%s is not installed (not found in %s)",
+			    prog, u->site->path);
+		return EXIT_NOT_INSTALLED;
+	}
+	/* "stunnel -fd 0" and friends: nothing of ours to read. */
+	if (!conf || conf[0] == '-')
+		return EXIT_OK;
+	if (stunnel_read_conf(u->svc->directory, conf, &c, &e) < 0) {
+		sayerr(u, "stunnel config %s: %s", c.path, e.text);
+		return EXIT_FAILED;
+	}
+	/* Run per connection by tcpserver, stunnel must not listen itself;
+	 * and `stunnel CONFIG` would start that daemon instead of checking. */
+	if (c.daemon_line) {
+		sayerr(u, "stunnel config %s:%d: %s: tcpserver runs stunnel in "
+		    "inetd mode, which takes global options only", c.path,
+		    c.daemon_line, c.daemon_what);
+		return EXIT_FAILED;
+	}
+	if (!c.foreground)
+		stunnel_warn(u, "stunnel config %s: no 'foreground = yes': "
+		    "stunnel's messages may go into the TLS stream", c.path);
+	if ((rc = check_exec(u, &c, uid, gid)) != EXIT_OK ||
+	    (rc = check_stunnel_cert(u, &c)) != EXIT_OK)
+		return rc;
+	stunnel_stamp(u, path, &c, uid, gid, stamp, sizeof stamp);
+	rundir_path(stampfile, sizeof stampfile, u->site->rundir, u->svc->name,
+	    ".stunnel-ok");
+	if (stamp_matches(stampfile, stamp)) {
+		sayv(u, "stunnel config %s: unchanged since it was checked",
+		    c.path);
+		return EXIT_OK;
+	}
+	unlink(stampfile);
+	t0 = clock_us();
+	if ((rc = run_stunnel(u, path, conf, uid, gid)) != EXIT_OK)
+		return rc;
+	sayv(u, "stunnel config %s: checked by %s in %.1f ms", c.path, path,
+	    (double)(clock_us() - t0) / 1000);
+	/* Not remembered: the next start checks again; nothing worse. */
+	if (atomic_write(stampfile, stamp, strlen(stamp), 0644,
+	    ATOMIC_CHECK_DIR, why, sizeof why) < 0)
+		sayv(u, "unable to remember the check: %s", why);
+	return EXIT_OK;
+}
