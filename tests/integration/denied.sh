@@ -86,8 +86,9 @@ check "... pop3 left running" untouched
 
 deny reload send
 is_rc $? 1 "reload, HUP refused: exit 1 (not 7: the server is running)"
+# The stand-in names itself qmail-send, as qmail-start's exec of it does.
 check "... saying so" grep -qx \
-	"send: failed: unable to send SIGHUP to qmail-standin $(pid_of send): Operation not permitted" "$T/err"
+	"send: failed: unable to send SIGHUP to qmail-send $(pid_of send): Operation not permitted" "$T/err"
 
 deny pause send
 is_rc $? 1 "pause, STOP refused: exit 1, not 'sent to 0 processes'"
