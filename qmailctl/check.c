@@ -25,6 +25,7 @@
 #include "report.h"
 #include "preflight.h"
 #include "probe.h"
+#include "queue.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -213,7 +214,12 @@ int check_run(struct unit *units, size_t n)
 
 	/* A worker that died is reported by workers_run with exit 1:
 	 * RANK_UNKNOWN, which is what it is. */
+	int queue = queue_check(units, n), r;
+
 	if (worst < RANK_OK || worst > RANK_CRITICAL)
 		worst = RANK_UNKNOWN;
+	for (r = RANK_OK; queue >= 0 && r <= RANK_CRITICAL; r++)
+		if (ranks[r].code == queue && r > worst)
+			worst = r;
 	return ranks[worst].code;
 }

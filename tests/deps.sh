@@ -18,6 +18,7 @@ have stunnel4 || have stunnel || need stunnel4
 have multilog || need daemontools
 have mandoc || need mandoc
 have shellcheck || need shellcheck
+have promtool || need prometheus      # promtool check metrics (ops.sh)
 
 [ -z "$missing" ] && exit 0
 
