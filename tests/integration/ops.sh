@@ -137,6 +137,9 @@ check "... reads it" grep -q '^queue: 3 messages, 1 not yet preprocessed, oldest
 q queue --json >"$T/out" 2>&1
 check "queue --json" grep -q '"messages":3,"unpreprocessed":1,"listed":1,"oldest":{"id":12,"queued":1577836800,' "$T/out"
 q queue smtp >"$T/out" 2>&1; is_rc $? 2 "queue takes no service names: exit 2"
+printf '#!/bin/sh\nexec sleep 30\n' >"$T/fake/bin/qmail-qread"
+q -t 0.3 queue >"$T/out" 2>&1; is_rc $? 1 "a qmail-qread that hangs is killed after -t: exit 1"
+check "... and said so" grep -q 'qmail-qread: no result after 300 ms, killed' "$T/out"
 
 # --- against the real qmail: notqmail in a private home ---
 
