@@ -129,12 +129,11 @@ static void service_family(FILE *f, struct unit *units, size_t n, int m)
 	}
 }
 
-static void queue_families(FILE *f, const struct unit *units, size_t n)
+static void queue_families(FILE *f, const struct unit *u)
 {
 	struct queue_stat q;
 	struct err e;
-	int rc = queue_read(units[0].site, units[0].opts->timeout_ms > 0 ?
-	    units[0].opts->timeout_ms : 60000, &q, &e);
+	int rc = queue_read(u->site, u->opts->timeout_ms, &q, &e);
 
 	if (rc != EXIT_OK)
 		warn("queue: %s", e.text);
@@ -152,7 +151,6 @@ static void queue_families(FILE *f, const struct unit *units, size_t n)
 	family(f, "qmailctl_queue_oldest_message_age_seconds", "Age of the "
 	    "oldest preprocessed message (qmail-qread), 0 when none.");
 	fprintf(f, "qmailctl_queue_oldest_message_age_seconds %lld\n", q.age);
-	(void)n;
 }
 
 /* Writes text to DIR/qmailctl.prom, atomically. */
@@ -193,7 +191,7 @@ int metrics_run(struct unit *units, size_t n)
 	for (m = 0; m < M_COUNT && n > 0; m++)
 		service_family(f, units, n, m);
 	if (queue_service(units, n))
-		queue_families(f, units, n);
+		queue_families(f, &units[0]);
 	if (fclose(f) != 0 || !text)
 		die_sys(EXIT_FAILED, "metrics: unable to format");
 	if (units[0].opts->textfile)

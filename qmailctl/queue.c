@@ -29,10 +29,9 @@ static const char *qmail_home(const struct site *site)
 	return v && *v ? v : "/var/qmail";
 }
 
-static long tool_timeout(const struct opts *opts)
+static long tool_timeout(long timeout_ms)
 {
-	return opts && opts->timeout_ms > 0 ? opts->timeout_ms :
-	    QUEUE_TOOL_TIMEOUT_MS;
+	return timeout_ms > 0 ? timeout_ms : QUEUE_TOOL_TIMEOUT_MS;
 }
 
 /* name in QMAIL/bin, else in the site's path: 0 and prog filled, or an
@@ -93,8 +92,10 @@ static int run_tool(const struct site *site, const char *name, long timeout,
 	r.ctx = ctx;
 	rc = runprog(&r, e);
 	free(envp[0]);
-	if (rc < 0)
-		return err_prefix(e, "%s", prog), EXIT_FAILED;
+	if (rc < 0) {
+		err_prefix(e, "%s", prog);
+		return EXIT_FAILED;
+	}
 	fail = runprog_failure(&r, how, sizeof how);
 	if (fail || r.err[0]) {
 		first_line(r.err, said, sizeof said);
@@ -220,6 +221,7 @@ int queue_read(const struct site *site, long timeout_ms,
 	struct parse p;
 	int rc;
 
+	timeout_ms = tool_timeout(timeout_ms);
 	memset(q, 0, sizeof *q);
 	memset(&p, 0, sizeof p);
 	p.q = q;
@@ -293,7 +295,7 @@ int queue_command(const struct site *site, const struct opts *opts)
 	struct queue_stat q;
 	struct err e;
 	char text[512];
-	int rc = queue_read(site, tool_timeout(opts), &q, &e);
+	int rc = queue_read(site, opts->timeout_ms, &q, &e);
 
 	if (rc != EXIT_OK) {
 		msg_line(2, "queue", "failed", "%s", e.text);
@@ -419,7 +421,7 @@ int queue_check(const struct unit *units, size_t n)
 		return -1;
 	code = CHECK_UNKNOWN;
 	if (rc > 0 && (rc = queue_read(units[0].site,
-	    tool_timeout(units[0].opts), &q, &e)) == EXIT_OK) {
+	    units[0].opts->timeout_ms, &q, &e)) == EXIT_OK) {
 		describe(&q, text, sizeof text);
 		code = judge(&q, &l, why, sizeof why);
 		perfdata(&q, &l, perf, sizeof perf);
@@ -440,8 +442,8 @@ int queue_check(const struct unit *units, size_t n)
 int queue_tcpok(const struct unit *u)
 {
 	struct err e;
-	int rc = run_tool(u->site, "qmail-tcpok", tool_timeout(u->opts), NULL,
-	    NULL, &e);
+	int rc = run_tool(u->site, "qmail-tcpok",
+	    tool_timeout(u->opts->timeout_ms), NULL, NULL, &e);
 
 	if (rc == EXIT_NOT_INSTALLED) {
 		msg_line(2, u->svc->name, "warning", "%s: qmail-remote still "

@@ -32,7 +32,8 @@ struct queue_stat {
 	long long age;          /* seconds since oldest (0: none) */
 };
 
-/* Runs qmail-qstat and qmail-qread within timeout_ms each.  0, or an exit
+/* Runs qmail-qstat and qmail-qread within timeout_ms each (0: 60 s, as
+ * a queue of 100000 messages may need).  0, or an exit
  * code with e filled: 1 (a tool failed or said something unexpected),
  * 4 (the queue is not readable by us), 5 (a tool is not installed). */
 int queue_read(const struct site *site, long timeout_ms,
