@@ -338,7 +338,7 @@ static int dispatch(const struct command *cmd, const struct site *site,
 			plan_list(&units[i]);
 		return EXIT_OK;
 	case METRICS:
-		return metrics_run(units, n);
+		return metrics_run(units, n, &opts);
 	case CERT:
 	case QUEUE:
 	case MARK_ON:

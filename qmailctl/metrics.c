@@ -173,7 +173,7 @@ static int write_textfile(const char *dir, const char *text, size_t len)
 	return EXIT_OK;
 }
 
-int metrics_run(struct unit *units, size_t n)
+int metrics_run(struct unit *units, size_t n, const struct opts *opts)
 {
 	size_t len = 0, i;
 	char *text = NULL;
@@ -194,8 +194,8 @@ int metrics_run(struct unit *units, size_t n)
 		queue_families(f, &units[0]);
 	if (fclose(f) != 0 || !text)
 		die_sys(EXIT_FAILED, "metrics: unable to format");
-	if (units[0].opts->textfile)
-		rc = write_textfile(units[0].opts->textfile, text, len);
+	if (opts->textfile)
+		rc = write_textfile(opts->textfile, text, len);
 	else if (len > 0 && fwrite(text, 1, len, stdout) != len)
 		rc = EXIT_FAILED;
 	free(text);

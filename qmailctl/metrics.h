@@ -15,9 +15,9 @@
 
 #include "unit.h"
 
-/* Looks at every unit concurrently (no lock: it only looks, as check),
+/* Looks at every unit (there may be none) concurrently (no lock: it only looks, as check),
  * then prints or writes the exposition.  Returns an exit code: 0, or 1
  * (4 for a permission) when the textfile could not be written. */
-int metrics_run(struct unit *units, size_t n);
+int metrics_run(struct unit *units, size_t n, const struct opts *opts);
 
 #endif

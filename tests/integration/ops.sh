@@ -110,6 +110,10 @@ check "... mode 0644" test "$(stat -c '%a' "$T/textfile/qmailctl.prom")" = 644
 q metrics --textfile "$T/nosuch" >"$T/out" 2>&1; is_rc $? 1 "--textfile into a missing directory: exit 1"
 check "... in one line" test "$(wc -l <"$T/out")" = 1
 q status --textfile "$T/textfile" >"$T/out" 2>&1; is_rc $? 2 "--textfile with another command: exit 2"
+sed 's/^default = .*/default =/' "$T/qmailctl.conf" >"$T/empty.conf"
+"$QMAILCTL" -f "$T/empty.conf" metrics >"$T/out" 2>&1
+is_rc $? 0 "metrics of an empty default set: exit 0"
+check "... and nothing printed" test ! -s "$T/out"
 q stop >/dev/null 2>&1
 q enable pop3 >/dev/null 2>&1
 
