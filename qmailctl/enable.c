@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,21 @@ int enable_is_disabled(const struct site *site, const char *name)
 	return lstat(path, &st) == 0 && trusted(site);
 }
 
+/* -q: only failures are printed. */
+static int quiet;
+
+__attribute__((format(printf, 2, 3)))
+static void tell(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	msg_vline(1, name, NULL, fmt, ap);
+	va_end(ap);
+}
+
 static int code_of(int err)
 {
 	return err == EACCES || err == EPERM ? EXIT_PRIVILEGE : EXIT_FAILED;
@@ -91,7 +107,7 @@ static int disable_one(const struct site *site, const char *name,
 		return code_of(errno);
 	}
 	if (enable_is_disabled(site, name)) {
-		msg_line(1, name, NULL, "already disabled (%s)", path);
+		tell(name, "already disabled (%s)", path);
 		return EXIT_OK;
 	}
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC",
@@ -103,7 +119,7 @@ static int disable_one(const struct site *site, const char *name,
 		msg_line(2, name, "failed", "%s", why);
 		return code_of(errno);
 	}
-	msg_line(1, name, NULL, "disabled (%s): start without service names, "
+	tell(name, "disabled (%s): start without service names, "
 	    "as at boot, skips it", path);
 	return EXIT_OK;
 }
@@ -115,7 +131,7 @@ static int enable_one(const char *name, const char *path)
 
 	if (unlink(path) < 0) {
 		if (errno == ENOENT) {
-			msg_line(1, name, NULL, "already enabled");
+			tell(name, "already enabled");
 			return EXIT_OK;
 		}
 		msg_line(2, name, "failed", "unable to remove %s: %s", path,
@@ -129,7 +145,7 @@ static int enable_one(const char *name, const char *path)
 		(void)fsync(fd);
 		close(fd);
 	}
-	msg_line(1, name, NULL, "enabled: start without service names starts "
+	tell(name, "enabled: start without service names starts "
 	    "it again");
 	return EXIT_OK;
 }
@@ -140,6 +156,7 @@ int enable_command(const struct site *site, const struct opts *opts,
 	char path[PATH_MAX];
 	int worst = EXIT_OK, rc;
 
+	quiet = opts->quiet;
 	for (; *names; names++) {
 		marker(site, *names, path, sizeof path);
 		if (opts->dry_run) {

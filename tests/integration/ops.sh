@@ -64,6 +64,9 @@ q stop >/dev/null 2>&1
 
 q disable >"$T/out" 2>&1; is_rc $? 2 "disable without names: exit 2"
 q disable nosuch >"$T/out" 2>&1; is_rc $? 2 "disable of an unknown service: exit 2"
+q -q disable pop3 >"$T/out" 2>&1; is_rc $? 0 "-q disable exits 0"
+check "... and prints nothing" test ! -s "$T/out"
+q -q enable pop3 >/dev/null 2>&1
 q -n disable smtp >"$T/out" 2>&1; is_rc $? 0 "-n disable exits 0"
 check "... and writes nothing" test ! -e "$T/state/smtp.disabled"
 # A state directory that others may write: its markers are not believed.
