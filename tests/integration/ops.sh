@@ -113,6 +113,18 @@ check "... mode 0644" test "$(stat -c '%a' "$T/textfile/qmailctl.prom")" = 644
 q metrics --textfile "$T/nosuch" >"$T/out" 2>&1; is_rc $? 1 "--textfile into a missing directory: exit 1"
 check "... in one line" test "$(wc -l <"$T/out")" = 1
 q status --textfile "$T/textfile" >"$T/out" 2>&1; is_rc $? 2 "--textfile with another command: exit 2"
+# A certificate's expiry: seconds left, about 365 days for a new one.
+q cert "$T/cert.pem" >/dev/null 2>&1
+add_service certd <<SVC
+run = \${fixtures}/greeter smtp
+probe = none
+cert = $T/cert.pem
+SVC
+q metrics certd >"$T/out" 2>&1
+left=$(sed -n 's/^qmailctl_service_cert_expiry_seconds{service="certd"} //p' "$T/out")
+check "metrics: a new certificate expires in about 365 days" \
+    test "${left:-0}" -gt $((364 * 86400)) -a "${left:-0}" -le $((365 * 86400))
+rm "$T/services/certd"
 sed 's/^default = .*/default =/' "$T/qmailctl.conf" >"$T/empty.conf"
 "$QMAILCTL" -f "$T/empty.conf" metrics >"$T/out" 2>&1
 is_rc $? 0 "metrics of an empty default set: exit 0"
