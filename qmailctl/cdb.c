@@ -17,6 +17,7 @@
 #include "cdb.h"
 #include "clock.h"
 #include "msg.h"
+#include "runprog.h"
 #include "spawn.h"
 #include "transition.h"
 
@@ -24,7 +25,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +32,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 /* tcprules compiles thousands of lines in milliseconds: one that runs
  * longer than this (or than -t) is stuck, not busy. */
@@ -190,57 +186,6 @@ static int open_source(const struct unit *u, const struct db *db,
 	return fd;
 }
 
-static _Noreturn void exec_tcprules(const char *prog, char **argv,
-    char **envp, int in, int err)
-{
-	int out = open("/dev/null", O_WRONLY);
-
-	signal(SIGPIPE, SIG_DFL);       /* qmailctl ignores it */
-	umask(022);
-	if (out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
-	    dup2(err, 2) < 0)
-		_exit(111);
-	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-	execve(prog, argv, envp);
-	dprintf(2, "tcprules: fatal: unable to run %s: %s\n", prog,
-	    strerror(errno));
-	_exit(111);
-}
-
-/* Collects the child's stderr until EOF or the deadline, then reaps it,
- * killing it first if time ran out: it is our own unreaped child, so its
- * pid cannot name another process. */
-static void collect(pid_t pid, int fd, long long deadline, struct run *r)
-{
-	struct pollfd pf = { fd, POLLIN, 0 };
-	char discard[512];
-	size_t used = 0;
-	ssize_t n;
-
-	for (;;) {
-		if (clock_left(deadline) == 0) {
-			r->timed_out = 1;
-			kill(pid, SIGKILL);
-			break;
-		}
-		if (poll(&pf, 1, clock_left(deadline)) <= 0)
-			continue;       /* EINTR, or time is up */
-		if (used < sizeof r->err - 1)
-			n = read(fd, r->err + used, sizeof r->err - 1 - used);
-		else
-			n = read(fd, discard, sizeof discard);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (used < sizeof r->err - 1)
-			used += (size_t)n;
-	}
-	r->err[used] = 0;
-	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
-		;
-}
-
 /* Runs tcprules CDB TMP <SRC with the service's PATH and nothing else in
  * its environment.  -1 if it could not be run (r->err says why). */
 static int run_tcprules(const struct unit *u, const char *prog,
@@ -248,30 +193,30 @@ static int run_tcprules(const struct unit *u, const char *prog,
 {
 	char *argv[] = { "tcprules", db->cdb, db->tmp, NULL };
 	char *envp[2] = { NULL, NULL };
-	int errpipe[2];
-	pid_t pid;
+	struct runprog rp;
+	struct err e;
+	int rc;
 
 	memset(r, 0, sizeof *r);
-	if (pipe2(errpipe, O_CLOEXEC) < 0) {
-		snprintf(r->err, sizeof r->err, "unable to create a pipe: %s",
-		    strerror(errno));
-		return -1;
-	}
+	memset(&rp, 0, sizeof rp);
 	envp[0] = xmalloc(strlen(u->site->path) + 6);
 	sprintf(envp[0], "PATH=%s", u->site->path);
 	sayv(u, "running %s %s %s <%s", prog, db->cdb, db->tmp, db->src);
-	pid = fork();
-	if (pid == 0)
-		exec_tcprules(prog, argv, envp, in, errpipe[1]);
-	close(errpipe[1]);
-	if (pid < 0)
-		snprintf(r->err, sizeof r->err, "unable to fork: %s",
-		    strerror(errno));
-	else
-		collect(pid, errpipe[0], clock_ms() + timeout_ms, r);
-	close(errpipe[0]);
+	rp.prog = prog;
+	rp.argv = argv;
+	rp.envp = envp;
+	rp.fd_in = in;
+	rp.timeout_ms = timeout_ms;
+	rc = runprog(&rp, &e);
 	free(envp[0]);
-	return pid < 0 ? -1 : 0;
+	if (rc < 0) {
+		snprintf(r->err, sizeof r->err, "%s", e.text);
+		return -1;
+	}
+	memcpy(r->err, rp.err, sizeof r->err);
+	r->status = rp.status;
+	r->timed_out = rp.timed_out;
+	return 0;
 }
 
 /* The number of the first line of file that reads text, or 0. */

@@ -28,6 +28,7 @@
 #include "report.h"
 #include "preflight.h"
 #include "probe.h"
+#include "queue.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -216,8 +217,6 @@ static void check_cert(struct unit *u, struct verdict *v)
 int do_check(struct unit *u)
 {
 	struct verdict v;
-	char text[1600], line[1700];
-	int n;
 
 	memset(&v, 0, sizeof v);
 	unit_observe(u);
@@ -230,18 +229,10 @@ int do_check(struct unit *u)
 	}
 	if (v.rank == RANK_OK && u->opts->quiet)
 		return v.rank;
-	/* Config values and file names reach the line raw: escape them
-	 * (what came from the peer is escaped already, and stays as it is:
-	 * the escaper's output is a fixed point). */
-	msg_escape(text, sizeof text, v.text, strlen(v.text));
-	n = snprintf(line, sizeof line, "QMAILCTL %s - %s\n",
-	    ranks[v.rank].word, text);
-	if (n < 0 || (size_t)n >= sizeof line) {
-		n = sizeof line - 1;
-		line[n - 1] = '\n';
-	}
-	/* One write, so that the lines of concurrent workers never mix. */
-	(void)!write(1, line, (size_t)n);
+	/* Through the one writer: config values and file names are escaped
+	 * there (what came from the peer is escaped already, and stays as
+	 * it is: the escaper's output is a fixed point). */
+	msg_text(1, "QMAILCTL %s - %s", ranks[v.rank].word, v.text);
 	return v.rank;
 }
 
@@ -251,7 +242,12 @@ int check_run(struct unit *units, size_t n)
 
 	/* A worker that died is reported by workers_run with exit 1:
 	 * RANK_UNKNOWN, which is what it is. */
+	int queue = queue_check(units, n), r;
+
 	if (worst < RANK_OK || worst > RANK_CRITICAL)
 		worst = RANK_UNKNOWN;
+	for (r = RANK_OK; queue >= 0 && r <= RANK_CRITICAL; r++)
+		if (ranks[r].code == queue && r > worst)
+			worst = r;
 	return ranks[worst].code;
 }

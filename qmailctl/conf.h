@@ -24,6 +24,7 @@
 #define CONF_DEFAULT_QMAIL "/var/qmail"
 /* check and start warn this many days before a certificate expires. */
 #define CONF_DEFAULT_CERT_WARN_DAYS 30
+#define CONF_DEFAULT_STATEDIR "/var/lib/qmailctl"
 
 struct conf_var {
 	char *key;
@@ -34,6 +35,16 @@ enum site_cgroup {
 	SITE_CGROUP_AUTO,       /* a cgroup per server where v2 is writable */
 	SITE_CGROUP_NO,         /* process groups only */
 };
+
+/* check's queue thresholds (site keys check_queue_warn, _crit,
+ * check_queue_age_warn, _crit): above them, WARNING or CRITICAL. */
+enum queue_limit {
+	QUEUE_WARN, QUEUE_CRIT,         /* messages in the queue */
+	QUEUE_AGE_WARN, QUEUE_AGE_CRIT, /* seconds, the oldest message */
+	QUEUE_LIMITS
+};
+#define QUEUE_LIMIT_MAX 1000000000ULL
+extern const char *const conf_queue_limit_keys[QUEUE_LIMITS];
 
 struct site {
 	char *file;             /* the site config's path */
@@ -50,6 +61,10 @@ struct site {
 	char *qmail;            /* qmail's home; CONF_DEFAULT_QMAIL */
 	char *cert;             /* the file `cert` writes when given none,
 	                         * absolute; NULL when not set */
+	char *statedir;         /* what outlives a reboot (disable markers),
+	                         * absolute; CONF_DEFAULT_STATEDIR */
+	long long queue_limit[QUEUE_LIMITS];    /* check's queue thresholds,
+	                         * enum queue_limit; -1 when not set */
 	struct conf_var *vars;  /* every key of the site file, for ${key} */
 	size_t nvars;
 };

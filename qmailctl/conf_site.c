@@ -257,6 +257,37 @@ static int site_key_qmail(struct site_ctx *c, const struct conf_kv *kv,
 	return 0;
 }
 
+static int site_key_statedir(struct site_ctx *c, const struct conf_kv *kv,
+    char **value, struct err *e)
+{
+	(void)kv;
+	return set_site_path(c, value, &c->site->statedir, e);
+}
+
+/* check_queue_warn, _crit (messages), check_queue_age_warn, _crit
+ * (seconds): check's queue thresholds, in the order of enum queue_limit. */
+const char *const conf_queue_limit_keys[QUEUE_LIMITS] = {
+	"check_queue_warn", "check_queue_crit",
+	"check_queue_age_warn", "check_queue_age_crit",
+};
+
+static int site_key_queue_limit(struct site_ctx *c, const struct conf_kv *kv,
+    char **value, struct err *e)
+{
+	unsigned long long n;
+	int i;
+
+	for (i = 0; i < QUEUE_LIMITS; i++)
+		if (strcmp(kv->key, conf_queue_limit_keys[i]) == 0)
+			break;
+	if (conf_parse_fixed(*value, 0, QUEUE_LIMIT_MAX, &n) < 0)
+		return err_set(e, "%s: bad number '" QUOTE "' for '%s' (a "
+		    "whole number from 0 to %llu)", kv->where, *value,
+		    kv->key, (unsigned long long)QUEUE_LIMIT_MAX);
+	c->site->queue_limit[i] = (long long)n;
+	return 0;
+}
+
 /* empty_ok: an empty value means something ("default =" is no service);
  * for the others it is a mistake, not a way to ask for the default. */
 static const struct {
@@ -273,6 +304,11 @@ static const struct {
 	{ "hostname", site_key_hostname, 0 },
 	{ "qmail", site_key_qmail, 0 },
 	{ "cert", site_key_cert, 0 },
+	{ "statedir", site_key_statedir, 0 },
+	{ "check_queue_warn", site_key_queue_limit, 0 },
+	{ "check_queue_crit", site_key_queue_limit, 0 },
+	{ "check_queue_age_warn", site_key_queue_limit, 0 },
+	{ "check_queue_age_crit", site_key_queue_limit, 0 },
 };
 
 static int set_site_key(struct site_ctx *c, const struct conf_kv *kv,
@@ -376,6 +412,7 @@ static int site_defaults(struct site_ctx *c, struct err *e)
 	default_var(c, &s->rundir, "rundir", CONF_DEFAULT_RUNDIR);
 	default_var(c, &s->path, "path", CONF_DEFAULT_PATH);
 	default_var(c, &s->qmail, "qmail", CONF_DEFAULT_QMAIL);
+	default_var(c, &s->statedir, "statedir", CONF_DEFAULT_STATEDIR);
 	if (!s->names) {
 		parse_default_names(s, CONF_DEFAULT_NAMES, "default", e);
 		add_site_var(c, "default", xstrdup(CONF_DEFAULT_NAMES), 0);
@@ -393,6 +430,8 @@ int conf_load_site(const char *file, struct site *site, struct err *e)
 	site->file = xstrdup(file);
 	site->cgroup = SITE_CGROUP_AUTO;
 	site->cert_warn_days = CONF_DEFAULT_CERT_WARN_DAYS;
+	for (rc = 0; rc < QUEUE_LIMITS; rc++)
+		site->queue_limit[rc] = -1;
 	c.site = site;
 	c.lines = NULL;
 	c.file = file;
@@ -418,6 +457,7 @@ void conf_free_site(struct site *site)
 	free(site->hostname);
 	free(site->qmail);
 	free(site->cert);
+	free(site->statedir);
 	for (i = 0; i < site->nvars; i++) {
 		free(site->vars[i].key);
 		free(site->vars[i].value);

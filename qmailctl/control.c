@@ -5,6 +5,7 @@
  * exit 7, as LSB wants for reload. */
 #include "transition.h"
 #include "group.h"
+#include "queue.h"
 
 #include <signal.h>
 #include <string.h>
@@ -72,9 +73,19 @@ int do_reload(struct unit *u)
 	return with_lock(u, signal_server, u->svc->reload_signal);
 }
 
+/* As Life with qmail flushes: qmail-remote skips a host that qmail-tcpto
+ * marked down after connect timeouts, and an ALRM does not change that;
+ * qmail-tcpok clears the table first. */
+static int flush_queue(struct unit *u, int sig)
+{
+	int rc = queue_tcpok(u), sent = signal_server(u, sig);
+
+	return sent != EXIT_OK ? sent : rc;
+}
+
 int do_flush(struct unit *u)
 {
-	return with_lock(u, signal_server, u->svc->flush_signal);
+	return with_lock(u, flush_queue, u->svc->flush_signal);
 }
 
 int do_pause(struct unit *u)

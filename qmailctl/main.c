@@ -7,9 +7,12 @@
 #include "certcmd.h"
 #include "check.h"
 #include "conf.h"
+#include "enable.h"
+#include "metrics.h"
 #include "msg.h"
 #include "plan.h"
 #include "proc.h"
+#include "queue.h"
 #include "rundir.h"
 #include "status.h"
 #include "transition.h"
@@ -27,11 +30,20 @@
 
 /* How a command runs: in workers (one per service, concurrently, each
  * under the service's lock); as check does (workers, no lock); inline and
- * read-only; or, for cert, on a file rather than on services. */
-enum how { IN_WORKERS, CHECK, STATUS, LIST, CERT };
+ * read-only; or, for cert, on a file rather than on services; queue on
+ * qmail's queue; mark on the state directory; metrics as check does. */
+enum how { IN_WORKERS, CHECK, STATUS, LIST, CERT, QUEUE, MARK_ON, MARK_OFF,
+	METRICS };
 
 /* The options that only some commands take. */
-enum { TAKES_JSON = 1, TAKES_KILL = 2, TAKES_FORCE = 4 };
+enum { TAKES_JSON = 1, TAKES_KILL = 2, TAKES_FORCE = 4, TAKES_TEXTFILE = 8 };
+
+/* What else sets a command apart. */
+enum {
+	SKIPS_DISABLED = 1,     /* without names, the disabled are left out */
+	PLUGIN_EXITS = 2,       /* a usage error is UNKNOWN (3), not 2: a
+	                         * monitor reads 2 as CRITICAL */
+};
 
 struct command {
 	const char *name;
@@ -40,22 +52,28 @@ struct command {
 	int signals;                    /* its work is signalling processes */
 	int takes;                      /* TAKES_*: its own options */
 	const char *help;
+	int flags;                      /* SKIPS_DISABLED, PLUGIN_EXITS */
 };
 
 static const struct command commands[] = {
-	{ "start", IN_WORKERS, do_start, 0, 0, "start services not running, confirm each is ready" },
-	{ "stop", IN_WORKERS, do_stop, 1, TAKES_KILL, "stop services, confirm every process has exited" },
-	{ "restart", IN_WORKERS, do_restart, 1, TAKES_KILL, "stop, then start" },
-	{ "zap", IN_WORKERS, do_zap, 1, 0, "kill each server's whole process group (or cgroup)" },
-	{ "status", STATUS, NULL, 0, TAKES_JSON, "state, pids and uptime (--json for machines)" },
-	{ "reload", IN_WORKERS, do_reload, 1, 0, "send the reload signal (qmail-send: HUP)" },
-	{ "flush", IN_WORKERS, do_flush, 1, 0, "send the flush signal (qmail-send: ALRM)" },
-	{ "pause", IN_WORKERS, do_pause, 1, 0, "STOP every process of the server" },
-	{ "cont", IN_WORKERS, do_cont, 1, 0, "CONT every process of the server" },
-	{ "cdb", IN_WORKERS, do_cdb, 0, 0, "rebuild each tcprules .cdb from its .rules" },
-	{ "check", CHECK, NULL, 0, 0, "probe now, check certificates (monitoring-plugins form)" },
-	{ "cert", CERT, NULL, 0, TAKES_FORCE, "make a self-signed certificate+key PEM [FILE]" },
-	{ "list", LIST, NULL, 0, 0, "the configured services and what each runs" },
+	{ "start", IN_WORKERS, do_start, 0, 0, "start services not running, confirm each is ready", SKIPS_DISABLED },
+	{ "stop", IN_WORKERS, do_stop, 1, TAKES_KILL, "stop services, confirm every process has exited", 0 },
+	{ "restart", IN_WORKERS, do_restart, 1, TAKES_KILL, "stop, then start", SKIPS_DISABLED },
+	{ "zap", IN_WORKERS, do_zap, 1, 0, "kill each server's whole process group (or cgroup)", 0 },
+	{ "status", STATUS, NULL, 0, TAKES_JSON, "state, pids and uptime (--json for machines)", 0 },
+	{ "reload", IN_WORKERS, do_reload, 1, 0, "send the reload signal (qmail-send: HUP)", 0 },
+	{ "flush", IN_WORKERS, do_flush, 1, 0, "qmail-tcpok, then the flush signal (qmail-send: ALRM)", 0 },
+	{ "pause", IN_WORKERS, do_pause, 1, 0, "STOP every process of the server", 0 },
+	{ "cont", IN_WORKERS, do_cont, 1, 0, "CONT every process of the server", 0 },
+	{ "cdb", IN_WORKERS, do_cdb, 0, 0, "rebuild each tcprules .cdb from its .rules", 0 },
+	{ "check", CHECK, NULL, 0, 0, "probe now, check certificates (monitoring-plugins form)", PLUGIN_EXITS },
+	{ "cert", CERT, NULL, 0, TAKES_FORCE, "make a self-signed certificate+key PEM [FILE]", 0 },
+	{ "list", LIST, NULL, 0, 0, "the configured services and what each runs", 0 },
+	{ "queue", QUEUE, NULL, 0, TAKES_JSON, "qmail's queue: messages, not preprocessed, oldest", 0 },
+	{ "stat", QUEUE, NULL, 0, TAKES_JSON, "the same as queue", 0 },
+	{ "disable", MARK_ON, NULL, 0, 0, "start without names (the boot) skips SERVICE...", 0 },
+	{ "enable", MARK_OFF, NULL, 0, 0, "undo disable", 0 },
+	{ "metrics", METRICS, NULL, 0, TAKES_TEXTFILE, "Prometheus text format [--textfile DIR]", 0 },
 };
 
 /* Each option a command may take, with the word its refusal uses. */
@@ -63,13 +81,19 @@ static const struct {
 	int takes;
 	const char *refusal;
 } own_options[] = {
-	{ TAKES_JSON, "--json goes with status only" },
+	{ TAKES_JSON, "--json goes with status, queue and stat only" },
 	{ TAKES_KILL, "-k goes with stop and restart only" },
 	{ TAKES_FORCE, "--force goes with cert only" },
+	{ TAKES_TEXTFILE, "--textfile goes with metrics only" },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static struct opts opts;
+/* A usage error's exit code: 2, or 3 for check (PLUGIN_EXITS).  An error
+ * in the options is kept until the command is known, since options may
+ * come before it. */
+static int usage_exit = EXIT_USAGE;
+static char deferred[128];
 
 static void usage_text(FILE *f)
 {
@@ -86,8 +110,9 @@ static void usage_text(FILE *f)
 	    "  -v          say more (probe details, removed pidfiles)\n"
 	    "  -t SECONDS  bound each transition's wait (default: per service)\n"
 	    "  -k          with stop: zap what is still running after the timeout\n"
-	    "  --json      with status: JSON output\n"
+	    "  --json      with status, queue: JSON output\n"
 	    "  --force     with cert: replace an existing FILE\n"
+	    "  --textfile DIR  with metrics: write DIR/qmailctl.prom\n"
 	    "  --help, --version\n\n"
 	    "Without SERVICE names: the services named NAME=yes in the "
 	    "environment,\nelse the site config's default set.  "
@@ -98,7 +123,7 @@ static _Noreturn void usage(const char *why)
 {
 	msg_line(2, NULL, "fatal", "%s", why);
 	usage_text(stderr);
-	exit(EXIT_USAGE);
+	exit(usage_exit);
 }
 
 /* Daemons we start must never get a terminal or a socket of ours as their
@@ -120,8 +145,12 @@ static long parse_seconds(const char *s)
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || v <= 0 || v > 86400)
-		usage("-t takes a number of seconds, more than 0 and at most 86400");
+	if (errno || end == s || *end || v <= 0 || v > 86400) {
+		if (!deferred[0])
+			snprintf(deferred, sizeof deferred, "-t takes a number "
+			    "of seconds, more than 0 and at most 86400");
+		return 0;
+	}
 	return (long)(v * 1000 + 0.5);
 }
 
@@ -132,6 +161,7 @@ static int parse_options(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "textfile", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -150,16 +180,14 @@ static int parse_options(int argc, char **argv)
 		case 'j': opts.json = 1; break;
 		case 'k': opts.kill_after = 1; break;
 		case 'F': opts.force = 1; break;
+		case 'T': opts.textfile = optarg; break;
 		case 'h': usage_text(stdout); exit(EXIT_OK);
 		case 'V': printf("qmailctl %s\n", QMAILCTL_VERSION);
 			exit(EXIT_OK);
-		default: {
-			char why[64];
-
-			snprintf(why, sizeof why, "unknown option '%s'",
-			    argv[optind - 1]);
-			usage(why);
-		}
+		default:
+			if (!deferred[0])
+				snprintf(deferred, sizeof deferred, "unknown "
+				    "option '%.64s'", argv[optind - 1]);
 		}
 	}
 	return optind;
@@ -193,7 +221,7 @@ static char **select_names(const struct site *site, char **known, char **args,
 
 	for (i = 0; i < (size_t)nargs; i++) {
 		if (!in_list(known, args[i]))
-			die(EXIT_USAGE, "unknown service '%s' (no file %s/%s)",
+			die(usage_exit, "unknown service '%s' (no file %s/%s)",
 			    args[i], site->services, args[i]);
 		if (!in_list(sel, args[i]))
 			sel[n++] = args[i];
@@ -310,7 +338,12 @@ static int dispatch(const struct command *cmd, const struct site *site,
 		for (i = 0; i < n; i++)
 			plan_list(&units[i]);
 		return EXIT_OK;
+	case METRICS:
+		return metrics_run(units, n, &opts);
 	case CERT:
+	case QUEUE:
+	case MARK_ON:
+	case MARK_OFF:
 		break;          /* handled before any service is loaded */
 	}
 	return EXIT_USAGE;
@@ -321,14 +354,19 @@ static int dispatch(const struct command *cmd, const struct site *site,
 static const struct command *parse_command(int argc, char **argv, int first)
 {
 	int given = (opts.json ? TAKES_JSON : 0) |
-	    (opts.kill_after ? TAKES_KILL : 0) | (opts.force ? TAKES_FORCE : 0);
+	    (opts.kill_after ? TAKES_KILL : 0) | (opts.force ? TAKES_FORCE : 0) |
+	    (opts.textfile ? TAKES_TEXTFILE : 0);
 	const struct command *cmd;
 	char why[128];
 	size_t i;
 
+	cmd = first < argc ? find_command(argv[first]) : NULL;
+	if (cmd && (cmd->flags & PLUGIN_EXITS))
+		usage_exit = CHECK_UNKNOWN;
+	if (deferred[0])
+		usage(deferred);
 	if (first >= argc)
 		usage("no command given");
-	cmd = find_command(argv[first]);
 	if (!cmd) {
 		snprintf(why, sizeof why, "unknown command '%.64s'",
 		    argv[first]);
@@ -365,6 +403,18 @@ static int run_on_services(const struct command *cmd, const struct site *site,
 	if (conf_list_services(site, &known, &err) < 0)
 		die(EXIT_CONFIG, "%s", err.text);
 	names = select_names(site, known, args, nargs);
+	if (cmd->how == MARK_ON || cmd->how == MARK_OFF) {
+		rc = enable_command(site, &opts, names, cmd->how == MARK_ON);
+		free(names);
+		conf_free_argv(known);
+		return rc;
+	}
+	if (cmd->flags & SKIPS_DISABLED) {
+		if (names)
+			enable_note_disabled(site, names, &opts);
+		else
+			names = enable_skip_disabled(site, site->names, &opts);
+	}
 	/* list shows every configured service unless told which. */
 	if (!names && cmd->how == LIST)
 		names = known;
@@ -392,8 +442,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	first = parse_options(argc, argv);
 	cmd = parse_command(argc, argv, first);
+	if (cmd->how == QUEUE && argc - first - 1 > 0)
+		usage("queue and stat take no service names");
+	if ((cmd->how == MARK_ON || cmd->how == MARK_OFF) &&
+	    argc - first - 1 == 0)
+		usage("disable and enable need SERVICE names");
 	load_site(&site);
-	if (cmd->how == CERT)
+	if (cmd->how == QUEUE)
+		rc = queue_command(&site, &opts);
+	else if (cmd->how == CERT)
 		rc = cert_command(&site, argv + first + 1, argc - first - 1,
 		    &opts, opts.force);
 	else

@@ -52,22 +52,39 @@ char *msg_escape(char *out, size_t size, const void *in, size_t len)
 	return out;
 }
 
-void msg_vline(int fd, const char *who, const char *level, const char *fmt,
-    va_list ap)
+/* head, then fmt, escaped, as one line in one write. */
+static void write_line(int fd, const char *head, const char *fmt, va_list ap)
 {
 	char raw[LINE_MAX_BYTES], line[LINE_MAX_BYTES + 1];
 	size_t n;
-	int len;
 
-	len = snprintf(raw, sizeof raw, "%s: %s%s", who ? who : msg_prog,
-	    level ? level : "", level ? ": " : "");
-	if (len < 0 || (size_t)len >= sizeof raw)
-		len = 0;
-	vsnprintf(raw + len, sizeof raw - (size_t)len, fmt, ap);
+	n = (size_t)snprintf(raw, sizeof raw, "%s", head);
+	if (n >= sizeof raw)
+		n = 0;
+	vsnprintf(raw + n, sizeof raw - n, fmt, ap);
 	msg_escape(line, sizeof line - 1, raw, strlen(raw));
 	n = strlen(line);
 	line[n++] = '\n';
 	(void)!write(fd, line, n);
+}
+
+void msg_vline(int fd, const char *who, const char *level, const char *fmt,
+    va_list ap)
+{
+	char head[256];
+
+	snprintf(head, sizeof head, "%s: %s%s", who ? who : msg_prog,
+	    level ? level : "", level ? ": " : "");
+	write_line(fd, head, fmt, ap);
+}
+
+void msg_text(int fd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	write_line(fd, "", fmt, ap);
+	va_end(ap);
 }
 
 void msg_line(int fd, const char *who, const char *level, const char *fmt, ...)

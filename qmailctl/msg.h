@@ -35,6 +35,11 @@ void msg_vline(int fd, const char *who, const char *level, const char *fmt,
 void msg_line(int fd, const char *who, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The same without a head, for lines whose form is fixed by another
+ * convention (check's "QMAILCTL OK - ...", the monitoring plugins'). */
+void msg_text(int fd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Writes the len bytes at in to out as printable ASCII: bytes from 0x20 to
  * 0x7e stand for themselves, every other byte (NUL, ESC, CR, DEL, 8-bit)
  * becomes \xNN.  The result is always terminated and clipped to size.

@@ -6,6 +6,7 @@ struct opts {
 	int dry_run, quiet, verbose, json;
 	int kill_after;                 /* stop -k: zap after the timeout */
 	int force;                      /* cert --force */
+	const char *textfile;           /* metrics --textfile DIR */
 	long timeout_ms;                /* -t; 0: each service's own */
 };
 

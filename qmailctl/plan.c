@@ -1,5 +1,6 @@
 /* plan.c: -n and list: show what would run, change nothing. */
 #include "plan.h"
+#include "enable.h"
 #include "probe.h"
 #include "spawn.h"
 
@@ -82,7 +83,8 @@ void plan_list(const struct unit *u)
 {
 	char probe[256];
 
-	printf("%s\t%s\n", u->svc->name, u->svc->description);
+	printf("%s\t%s%s\n", u->svc->name, u->svc->description,
+	    enable_is_disabled(u->site, u->svc->name) ? " (disabled)" : "");
 	printf("\trun: ");
 	plan_argv(stdout, u->svc->run);
 	if (u->svc->log) {

@@ -5,6 +5,7 @@
  * "running"). */
 #include "status.h"
 #include "transition.h"
+#include "enable.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -76,22 +77,23 @@ static void describe_reach(const struct unit *u)
 int status_text(struct unit *u)
 {
 	char a[512], b[512];
-	const char *word;
+	const char *word, *off;
 	int code;
 
 	unit_observe(u);
 	code = state_code(u, &word);
+	off = enable_is_disabled(u->site, u->svc->name) ? ", disabled" : "";
 	if (code == STATUS_STOPPED && (u->nel < 2 ||
 	    u->el[EL_LOG].state == EL_ABSENT)) {
-		printf("%s: stopped\n", u->svc->name);
+		printf("%s: stopped%s\n", u->svc->name, off);
 		return code;
 	}
 	describe_element(&u->el[EL_RUN], a, sizeof a);
 	if (u->nel == 2) {
 		describe_element(&u->el[EL_LOG], b, sizeof b);
-		printf("%s: %s (%s, %s)\n", u->svc->name, word, a, b);
+		printf("%s: %s (%s, %s)%s\n", u->svc->name, word, a, b, off);
 	} else
-		printf("%s: %s (%s)\n", u->svc->name, word, a);
+		printf("%s: %s (%s)%s\n", u->svc->name, word, a, off);
 	if (u->opts->verbose)
 		describe_reach(u);
 	return code;
@@ -138,7 +140,9 @@ int status_json(struct unit *u, int first)
 	json_string(stdout, u->svc->name);
 	printf(",\"description\":");
 	json_string(stdout, u->svc->description);
-	printf(",\"state\":\"%s\",\"status\":%d,\"cgroup\":", word, code);
+	printf(",\"state\":\"%s\",\"status\":%d,\"disabled\":%s,\"cgroup\":",
+	    word, code, enable_is_disabled(u->site, u->svc->name) ? "true" :
+	    "false");
 	if (u->cgroup[0])
 		json_string(stdout, u->cgroup);
 	else

@@ -23,6 +23,7 @@ have shellcheck || need shellcheck
 have nroff || need groff-base
 have swaks || need swaks
 have python3 || need python3
+have promtool || need prometheus      # promtool check metrics (ops.sh)
 
 [ -z "$missing" ] && exit 0
 

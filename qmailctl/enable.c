@@ -1,0 +1,176 @@
+/* enable.c: the disabled markers in the state directory (see enable.h). */
+#include "enable.h"
+#include "atomic.h"
+#include "exitcode.h"
+#include "msg.h"
+#include "rundir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void marker(const struct site *site, const char *name, char *buf,
+    size_t size)
+{
+	rundir_path(buf, size, site->statedir, name, ".disabled");
+}
+
+/* May the markers in the state directory be believed?  It must be a real
+ * directory that only its owner can write. */
+static int trusted(const struct site *site)
+{
+	static int warned;
+	const char *dir = site->statedir;
+	struct stat st;
+
+	if (lstat(dir, &st) < 0)
+		return errno == ENOENT ? 1 : 0;
+	if (S_ISDIR(st.st_mode) && !(st.st_mode & (S_IWGRP | S_IWOTH)))
+		return 1;
+	if (!warned++)
+		warn("ignoring the disabled markers in %s: not a directory "
+		    "that only its owner can write", dir);
+	return 0;
+}
+
+int enable_is_disabled(const struct site *site, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	marker(site, name, path, sizeof path);
+	return lstat(path, &st) == 0 && trusted(site);
+}
+
+/* -q: only failures are printed. */
+static int quiet;
+
+__attribute__((format(printf, 2, 3)))
+static void tell(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	msg_vline(1, name, NULL, fmt, ap);
+	va_end(ap);
+}
+
+static int code_of(int err)
+{
+	return err == EACCES || err == EPERM ? EXIT_PRIVILEGE : EXIT_FAILED;
+}
+
+static int disable_one(const struct site *site, const char *name,
+    const char *path)
+{
+	const char *dir = site->statedir;
+	char why[4200], text[160], when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (rundir_prepare(dir, 1, why, sizeof why) < 0) {
+		msg_line(2, name, "failed", "%s: %s", why, strerror(errno));
+		return code_of(errno);
+	}
+	if (enable_is_disabled(site, name)) {
+		tell(name, "already disabled (%s)", path);
+		return EXIT_OK;
+	}
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC",
+	    gmtime_r(&now, &tm));
+	snprintf(text, sizeof text, "disabled by qmailctl disable %s, %s\n",
+	    name, when);
+	if (atomic_write(path, text, strlen(text), 0644, ATOMIC_CHECK_DIR |
+	    ATOMIC_SYNC_DIR, why, sizeof why) < 0) {
+		msg_line(2, name, "failed", "%s", why);
+		return code_of(errno);
+	}
+	tell(name, "disabled (%s): start without service names, "
+	    "as at boot, skips it", path);
+	return EXIT_OK;
+}
+
+static int enable_one(const char *name, const char *path)
+{
+	char dir[PATH_MAX];
+	int fd;
+
+	if (unlink(path) < 0) {
+		if (errno == ENOENT) {
+			tell(name, "already enabled");
+			return EXIT_OK;
+		}
+		msg_line(2, name, "failed", "unable to remove %s: %s", path,
+		    strerror(errno));
+		return code_of(errno);
+	}
+	/* The removal must survive a crash as the marker's creation does. */
+	snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(path, '/') - path),
+	    path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	tell(name, "enabled: start without service names starts "
+	    "it again");
+	return EXIT_OK;
+}
+
+int enable_command(const struct site *site, const struct opts *opts,
+    char **names, int disable)
+{
+	char path[PATH_MAX];
+	int worst = EXIT_OK, rc;
+
+	quiet = opts->quiet;
+	for (; *names; names++) {
+		marker(site, *names, path, sizeof path);
+		if (opts->dry_run) {
+			msg_line(1, *names, NULL, "would %s (marker %s)",
+			    disable ? "disable" : "enable", path);
+			continue;
+		}
+		rc = disable ? disable_one(site, *names, path) :
+		    enable_one(*names, path);
+		if (rc > worst)
+			worst = rc;
+	}
+	return worst;
+}
+
+char **enable_skip_disabled(const struct site *site, char **names,
+    const struct opts *opts)
+{
+	size_t n = 0, i;
+	char **out;
+
+	while (names[n])
+		n++;
+	out = xcalloc(n + 1, sizeof *out);
+	for (i = 0, n = 0; names[i]; i++) {
+		if (!enable_is_disabled(site, names[i]))
+			out[n++] = names[i];
+		else if (opts->verbose)
+			msg_line(1, names[i], NULL, "disabled, skipped "
+			    "('qmailctl enable %s' undoes it)", names[i]);
+	}
+	return out;
+}
+
+void enable_note_disabled(const struct site *site, char **names,
+    const struct opts *opts)
+{
+	for (; *names; names++)
+		if (!opts->quiet && enable_is_disabled(site, *names))
+			msg_line(1, *names, NULL, "disabled, but named on the "
+			    "command line: acting on it all the same");
+}
