@@ -535,6 +535,7 @@ int cert_make_validity(const char *file, const char *hostname,
     long long not_before, long long not_after, char *err, size_t errsize)
 {
 	char why[1024], *data;
+	struct err aerr;
 	const char *reason;
 	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
@@ -560,8 +561,8 @@ int cert_make_validity(const char *file, const char *hostname,
 	else if ((len = BIO_get_mem_data(pem, &data)) <= 0)
 		failf(err, errsize, "certificate %s: unable to make", file);
 	else if (atomic_write(file, data, (size_t)len, CERT_MODE,
-	    ATOMIC_CHECK_DIR | ATOMIC_SYNC_DIR, why, sizeof why) < 0)
-		failf(err, errsize, "certificate %s: %s", file, why);
+	    ATOMIC_CHECK_DIR | ATOMIC_SYNC_DIR, &aerr) < 0)
+		failf(err, errsize, "certificate %s: %s", file, aerr.text);
 	else {
 		/* What is on disk is what counts: read it back. */
 		rc = verify_file(file, why, sizeof why);

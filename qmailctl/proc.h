@@ -107,6 +107,12 @@ double proc_uptime(unsigned long long start);
  * returns non-zero (which is then returned). */
 int proc_each(int (*fn)(const struct proc_info *, void *), void *arg);
 
+/* The process that holds an flock() on the file (dev, ino), from
+ * /proc/locks; 0 when none is listed (or /proc/locks cannot be read).
+ * The kernel lists the pid that took the lock: a holder that has exited
+ * since, leaving the descriptor to a child, is listed by its own pid. */
+pid_t proc_lock_holder(dev_t dev, ino_t ino);
+
 /* Where cgroup v2 is mounted (from /proc/self/mountinfo).  -1 if nowhere. */
 int proc_cgroup2_mount(char *buf, size_t size);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -385,6 +386,41 @@ int proc_each(int (*fn)(const struct proc_info *, void *), void *arg)
 	}
 	closedir(d);
 	return rc;
+}
+
+/* A line of /proc/locks: "1: FLOCK  ADVISORY  WRITE 1749 fe:00:10952705 0
+ * EOF" (major and minor in hex, the inode in decimal); a waiter's line
+ * has "->" after the number and holds nothing. */
+static pid_t lock_line(const char *line, dev_t dev, ino_t ino)
+{
+	unsigned int maj, min;
+	unsigned long long i;
+	char type[16];
+	long pid;
+
+	if (strstr(line, "->"))
+		return 0;
+	if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &pid, &maj,
+	    &min, &i) != 5)
+		return 0;
+	if (strcmp(type, "FLOCK") || maj != major(dev) || min != minor(dev) ||
+	    i != (unsigned long long)ino || pid <= 0)
+		return 0;
+	return (pid_t)pid;
+}
+
+pid_t proc_lock_holder(dev_t dev, ino_t ino)
+{
+	char line[256];
+	FILE *f = fopen("/proc/locks", "re");
+	pid_t pid = 0;
+
+	if (!f)
+		return 0;
+	while (pid == 0 && fgets(line, sizeof line, f))
+		pid = lock_line(line, dev, ino);
+	fclose(f);
+	return pid;
 }
 
 /* /proc/self/mountinfo: field 5 is the mount point; the filesystem type

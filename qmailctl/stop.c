@@ -43,7 +43,7 @@ static int stopped_already(struct unit *u)
 		else if (e->state == EL_DEAD || e->state == EL_BROKEN)
 			sayv(u, "removing %s pidfile %s (%s)", e->role,
 			    e->pidfile, el_state_name(e->state));
-		unit_forget(e);
+		unit_forget(u, e);
 	}
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
@@ -108,9 +108,9 @@ int stop_locked(struct unit *u)
 	}
 	if (run->state != EL_ABSENT && (left = group_wait_empty(&g, deadline)))
 		return timed_out(u, run, left, t0);
-	unit_forget(run);
+	unit_forget(u, run);
 	if (u->nel == 2)
-		unit_forget(log);
+		unit_forget(u, log);
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
 	fmt_duration(took, sizeof took, (double)(clock_ms() - t0) / 1000);

@@ -8,6 +8,7 @@
 #include "workers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,13 +61,23 @@ void unit_free(struct unit *u)
 	}
 }
 
-static void el_observe(struct element *e)
+const char *el_pidname(const struct element *e)
+{
+	return strrchr(e->pidfile, '/') + 1;
+}
+
+/* Only ever through the checked rundir's descriptor (rundir.h). */
+static void el_observe(const struct unit *u, struct element *e)
 {
 	if (e->handle >= 0) {
 		close(e->handle);
 		e->handle = -1;
 	}
-	if (pidfile_read(e->pidfile, &e->id) < 0) {
+	if (!u->rundir || u->rundir->fd < 0) {
+		e->state = EL_ABSENT;   /* no rundir: nothing was started */
+		return;
+	}
+	if (pidfile_read_at(u->rundir->fd, el_pidname(e), &e->id) < 0) {
 		e->err = errno;
 		e->state = errno == ENOENT ? EL_ABSENT : EL_BROKEN;
 		return;
@@ -92,17 +103,40 @@ void unit_observe(struct unit *u)
 	int i;
 
 	u->cgroup[0] = 0;
-	if (cgroup_path(u->site->rundir, u->svc->name, path, sizeof path) == 0 &&
+	if (u->rundir &&
+	    cgroup_path(u->rundir->path, u->svc->name, path, sizeof path) == 0 &&
 	    cgroup_exists(path))
 		snprintf(u->cgroup, sizeof u->cgroup, "%s", path);
 
 	for (i = 0; i < u->nel; i++)
-		el_observe(&u->el[i]);
+		el_observe(u, &u->el[i]);
+}
+
+/* Says who holds the lock we waited for: a qmailctl, or something else. */
+static void lock_held(const struct unit *u, const struct lock_holder *h)
+{
+	const char *rd = u->rundir->path, *name = u->svc->name;
+
+	if (h->pid > 0 && !strcmp(h->program, "qmailctl"))
+		sayerr(u, "another qmailctl (pid %d) is acting on %s: lock "
+		    "%s/%s.lock still held after waiting %ld ms", (int)h->pid,
+		    name, rd, name, h->waited_ms);
+	else if (h->pid > 0)
+		sayerr(u, "lock %s/%s.lock is held by %s (pid %d), not by a "
+		    "qmailctl: still held after waiting %ld ms", rd, name,
+		    h->program[0] ? h->program : "?", (int)h->pid,
+		    h->waited_ms);
+	else
+		sayerr(u, "lock %s/%s.lock is held by a process not listed in "
+		    "/proc/locks: still held after waiting %ld ms", rd, name,
+		    h->waited_ms);
 }
 
 int unit_lock(struct unit *u, long timeout_ms)
 {
-	u->lock = rundir_lock(u->site->rundir, u->svc->name, timeout_ms);
+	struct lock_holder h;
+
+	u->lock = rundir_lock(u->rundir, u->svc->name, timeout_ms, &h);
 	/* Killed while we waited for the lock: nothing is begun yet and
 	 * nobody waits for us; beginning now could overtake a command run
 	 * after the kill.  Once the lock is held, we finish regardless. */
@@ -116,25 +150,27 @@ int unit_lock(struct unit *u, long timeout_ms)
 	if (u->lock >= 0)
 		return 0;
 	if (errno == EWOULDBLOCK)
-		sayerr(u, "another qmailctl is acting on %s (lock %s/%s.lock "
-		    "held for %ld ms)", u->svc->name, u->site->rundir,
-		    u->svc->name, timeout_ms);
+		lock_held(u, &h);
 	else
-		sayerr(u, "unable to lock %s/%s.lock: %s", u->site->rundir,
+		sayerr(u, "unable to lock %s/%s.lock: %s", u->rundir->path,
 		    u->svc->name, strerror(errno));
 	return -1;
 }
 
-void unit_forget(struct element *e)
+void unit_forget(struct unit *u, struct element *e)
 {
+	int dirfd = u->rundir ? u->rundir->fd : -1;
+
 	if (e->handle >= 0) {
 		close(e->handle);
 		e->handle = -1;
 	}
-	if (e->state == EL_BROKEN) {
-		unlink(e->pidfile);     /* never followed: unlink removes a link */
-	} else if (e->state != EL_ABSENT)
-		pidfile_remove_if(e->pidfile, &e->id);
+	/* (dirfd -1: no rundir, so nothing was read and nothing is there) */
+	if (dirfd >= 0 && e->state == EL_BROKEN)
+		unlinkat(dirfd, el_pidname(e), 0);  /* removes a link, never
+		                                     * follows it */
+	else if (dirfd >= 0 && e->state != EL_ABSENT)
+		pidfile_remove_if_at(dirfd, el_pidname(e), &e->id);
 	e->state = EL_ABSENT;
 	e->child = 0;
 }

@@ -151,7 +151,7 @@ int zap_locked(struct unit *u)
 		return EXIT_FAILED;
 	}
 	for (i = 0; i < u->nel; i++)
-		unit_forget(&u->el[i]);
+		unit_forget(u, &u->el[i]);
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
 	report_zapped(u, &z, t0);
