@@ -14,6 +14,7 @@
 #define QMAILCTL_CGROUP_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The service's cgroup into buf, if cgroup v2 is mounted: CGROOT/qmailctl/
  * NAME for the default rundir, CGROOT/qmailctl/SITE/NAME for any other
@@ -39,6 +40,9 @@ int cgroup_open(const char *path);
 
 /* Live processes in the cgroup, or -1 with errno. */
 int cgroup_count(const char *path);
+
+/* The same, and the first max of their pids into pids. */
+int cgroup_members(const char *path, pid_t *pids, int max);
 
 /* Sends sig (then sig2, unless 0) to each process still in the cgroup,
  * each through a pidfd opened and then checked to be in this cgroup.

@@ -232,6 +232,18 @@ int cgroup_count(const char *path)
 	return pids || n == 0 ? n : -1;
 }
 
+int cgroup_members(const char *path, pid_t *out, int max)
+{
+	pid_t *pids;
+	int n, i;
+
+	pids = list_pids(path, &n);
+	for (i = 0; i < n && i < max; i++)
+		out[i] = pids[i];
+	free(pids);
+	return pids || n == 0 ? n : -1;
+}
+
 int cgroup_signal(const char *path, int sig, int sig2, int *err)
 {
 	pid_t *pids;
