@@ -107,10 +107,10 @@ double proc_uptime(unsigned long long start);
  * returns non-zero (which is then returned). */
 int proc_each(int (*fn)(const struct proc_info *, void *), void *arg);
 
-/* The process that holds an flock() on the file (dev, ino), from
- * /proc/locks; 0 when none is listed (or /proc/locks cannot be read).
- * The kernel lists the pid that took the lock: a holder that has exited
- * since, leaving the descriptor to a child, is listed by its own pid. */
+/* The process that holds an flock() on the file (dev, ino): the pid
+ * /proc/locks lists if it still holds it, else a process whose open
+ * descriptor carries the lock (the one that took it may have exited,
+ * leaving the descriptor to others); 0 when none is found. */
 pid_t proc_lock_holder(dev_t dev, ino_t ino);
 
 /* Where cgroup v2 is mounted (from /proc/self/mountinfo).  -1 if nowhere. */

@@ -118,18 +118,17 @@ static void lock_held(const struct unit *u, const struct lock_holder *h)
 	const char *rd = u->rundir->path, *name = u->svc->name;
 
 	if (h->pid > 0 && !strcmp(h->program, "qmailctl"))
-		sayerr(u, "another qmailctl (pid %d) is acting on %s: lock "
-		    "%s/%s.lock still held after waiting %ld ms", (int)h->pid,
-		    name, rd, name, h->waited_ms);
+		sayerr(u, "another qmailctl is acting on %s (pid %d holds "
+		    "%s/%s.lock; waited %ld ms)", name, (int)h->pid, rd, name,
+		    h->waited_ms);
 	else if (h->pid > 0)
-		sayerr(u, "lock %s/%s.lock is held by %s (pid %d), not by a "
-		    "qmailctl: still held after waiting %ld ms", rd, name,
+		sayerr(u, "%s/%s.lock is held by %s (pid %d), not by a "
+		    "qmailctl (waited %ld ms)", rd, name,
 		    h->program[0] ? h->program : "?", (int)h->pid,
 		    h->waited_ms);
 	else
-		sayerr(u, "lock %s/%s.lock is held by a process not listed in "
-		    "/proc/locks: still held after waiting %ld ms", rd, name,
-		    h->waited_ms);
+		sayerr(u, "%s/%s.lock is held by a process that /proc/locks "
+		    "does not name (waited %ld ms)", rd, name, h->waited_ms);
 }
 
 int unit_lock(struct unit *u, long timeout_ms)
