@@ -209,6 +209,20 @@ q list ctl >"$T/out" 2>&1
 check "list shows them escaped too" grep -q 'rings\\x07 and clears\\x1b\[2J' "$T/out"
 check "... none raw" sh -c "! grep -q '[$ESC$BEL]' '$T/out'"
 rm "$T/services/ctl"
+# A program whose file name holds control bytes: status names it escaped.
+ln -s "$(command -v sleep)" "$T/sl${ESC}[2Jeep"
+add_service ctlprog <<SVC
+run = \${T}/sl${ESC}[2Jeep 1000
+probe = none
+settle = 10
+SVC
+q start ctlprog >"$T/out" 2>&1
+is_rc $? 0 "a program with control bytes in its file name starts"
+q status ctlprog >"$T/out" 2>&1
+check "... status names it escaped" grep -q '^ctlprog: running (sl\\x1b\[2Jeep [0-9]* up ' "$T/out"
+check "... never raw" sh -c "! grep -q '[$ESC]' '$T/out'"
+q stop ctlprog >/dev/null 2>&1
+rm "$T/services/ctlprog"
 # A service name from the command line that is no file: named, escaped.
 q status "no${ESC}[2Jsuch" >"$T/out" 2>&1
 is_rc $? 2 "an unknown service name with control bytes: exit 2"
