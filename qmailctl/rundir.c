@@ -185,9 +185,12 @@ int rundir_open(struct rundir *rd, const char *rundir, int create,
 	snprintf(rd->path, sizeof rd->path, "%s", rundir);
 	if (split(rundir, parent, sizeof parent, last, sizeof last, e) < 0)
 		return -1;
-	if (!realpath(parent, canon))
+	if (!realpath(parent, canon)) {
+		if (errno == ENOENT && !create)
+			return 0;       /* no parent, no rundir: nothing runs */
 		return err_sys(e, "refusing %s: unable to resolve %s", rundir,
 		    parent);
+	}
 	if ((size_t)snprintf(rd->path, sizeof rd->path, "%s/%s",
 	    strcmp(canon, "/") ? canon : "", last) >= sizeof rd->path) {
 		errno = ENAMETOOLONG;

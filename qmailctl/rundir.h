@@ -29,7 +29,8 @@ struct rundir {
 
 /* Checks the path to rundir and opens it into *rd.  With create, a
  * missing rundir is created (mode 0755) in its checked parent; without,
- * a missing one leaves rd->fd at -1 and returns 0 (nothing runs).
+ * a missing one (or one whose parent is missing) leaves rd->fd at -1 and
+ * returns 0 (nothing runs).
  * -1 with errno EPERM (a directory others may write or own), ENOTDIR (not
  * a directory, a symlink), or the system's, and the reason in e. */
 int rundir_open(struct rundir *rd, const char *rundir, int create,

@@ -116,6 +116,9 @@ mkdir -p "$T/sticky/run" && chmod 1777 "$T/sticky"
 site_conf sticky "$T/sticky/run"
 qf sticky status victim >"$T/out" 2>&1
 is_rc $? 3 "a rundir below a sticky directory of root's is accepted (status 3)"
+site_conf none "$T/none/run"
+qf none status victim >"$T/out" 2>&1
+is_rc $? 3 "a rundir whose parent does not exist: nothing runs (status 3)"
 
 # --- 2. two sites, one cgroup --------------------------------------------
 
