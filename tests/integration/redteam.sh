@@ -103,6 +103,32 @@ else
 	skip "no user nobody to play the hostile user"
 fi
 
+# Past the check, the rundir is held open: even a swap that only root
+# could make (simulated here) while stop waits is never seen, because
+# every pidfile is opened relative to the descriptor, not by path.
+sleep 300 &
+innocent=$!
+track_pid "$innocent"
+mkdir -p "$T/held/run" "$T/forged2"
+printf '%s\nstart %s\nboot %s\n' "$innocent" "$(stat_field "$innocent" 22)" \
+	"$(cat /proc/sys/kernel/random/boot_id)" >"$T/forged2/victim.pid"
+site_conf held "$T/held/run"
+lock_holder "$T/held/run/victim.lock"
+qf held -t 10 stop victim >"$T/out" 2>&1 &
+stopper=$!
+track_pid "$stopper"
+waits() { opened_by_other "$T/held/run/victim.lock" "$holder"; }
+check "stop waits for the lock" wait_for 10 waits
+mv "$T/held/run" "$T/held/run.old" && ln -s "$T/forged2" "$T/held/run"
+kill -KILL "$holder"
+wait "$stopper"
+rc=$?
+sed 's/^/# /' "$T/out"
+check "stop after a swap during its lock wait reads the rundir it checked (exit $rc)" \
+	grep -q "^victim: not running$" "$T/out"
+check "... and the innocent process named by the swapped-in pidfile survives" alive "$innocent"
+kill -KILL "$innocent"
+
 # A parent writable by others (root's, not sticky) is as bad; a sticky
 # one of root's (as /tmp) is fine.
 mkdir -p "$T/ww/run" && chmod 0777 "$T/ww"
