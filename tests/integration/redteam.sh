@@ -57,28 +57,40 @@ opened_by_other() {
 	return 1
 }
 
+# innocent_forged DIR: starts an innocent process of root's that qmailctl
+# never started ($innocent) and forges DIR/victim.pid naming it, with its
+# real start time and boot id (world-readable).
+innocent_forged() {
+	sleep 300 &
+	innocent=$!
+	track_pid "$innocent"
+	mkdir -p "$1"
+	printf '%s\nstart %s\nboot %s\n' "$innocent" "$(stat_field "$innocent" 22)" \
+		"$(cat /proc/sys/kernel/random/boot_id)" >"$1/victim.pid"
+}
+# stop_behind_lock SITE RUNDIR: a holder takes RUNDIR/victim.lock, then
+# `stop victim` of SITE runs in the background ($stopper, output in
+# $T/out) until it waits for the lock, or has ended already.
+stop_behind_lock() {
+	lock_holder "$2/victim.lock"
+	qf "$1" -t 10 stop victim >"$T/out" 2>&1 &
+	stopper=$!
+	track_pid "$stopper"
+	_lock=$2/victim.lock
+	wait_for 10 waits_or_done
+}
+waits_or_done() { ! kill -0 "$stopper" 2>/dev/null || opened_by_other "$_lock" "$holder"; }
+
 # --- 1. the rundir swapped through a user-owned parent ------------------
 
 chmod 0755 "$T"
 if have_nobody; then
-	mkdir -p "$T/nob/run" "$T/forged"
-	chown nobody "$T/nob" "$T/forged"
+	mkdir -p "$T/nob/run"
+	innocent_forged "$T/forged"
+	chown -R nobody "$T/nob" "$T/forged"
+	chown root "$T/nob/run"
 	site_conf nob "$T/nob/run"
-	# The innocent: a process of root's that qmailctl never started.
-	sleep 300 &
-	innocent=$!
-	track_pid "$innocent"
-	start=$(stat_field "$innocent" 22)
-	printf '%s\nstart %s\nboot %s\n' "$innocent" "$start" \
-		"$(cat /proc/sys/kernel/random/boot_id)" >"$T/forged/victim.pid"
-	chown nobody "$T/forged/victim.pid"
-	lock_holder "$T/nob/run/victim.lock"
-	qf nob -t 10 stop victim >"$T/out" 2>&1 &
-	stopper=$!
-	track_pid "$stopper"
-	# stop either waits for the lock now, or has refused already.
-	waits_or_done() { ! kill -0 "$stopper" 2>/dev/null || opened_by_other "$T/nob/run/victim.lock" "$holder"; }
-	wait_for 10 waits_or_done
+	stop_behind_lock nob "$T/nob/run"
 	as_nobody sh -c "mv '$T/nob/run' '$T/nob/run.old' && ln -s '$T/forged' '$T/nob/run'"
 	check "the user swapped the rundir for a symlink to forged pidfiles" test -L "$T/nob/run"
 	kill -KILL "$holder"
@@ -106,19 +118,11 @@ fi
 # Past the check, the rundir is held open: even a swap that only root
 # could make (simulated here) while stop waits is never seen, because
 # every pidfile is opened relative to the descriptor, not by path.
-sleep 300 &
-innocent=$!
-track_pid "$innocent"
-mkdir -p "$T/held/run" "$T/forged2"
-printf '%s\nstart %s\nboot %s\n' "$innocent" "$(stat_field "$innocent" 22)" \
-	"$(cat /proc/sys/kernel/random/boot_id)" >"$T/forged2/victim.pid"
+mkdir -p "$T/held/run"
+innocent_forged "$T/forged2"
 site_conf held "$T/held/run"
-lock_holder "$T/held/run/victim.lock"
-qf held -t 10 stop victim >"$T/out" 2>&1 &
-stopper=$!
-track_pid "$stopper"
-waits() { opened_by_other "$T/held/run/victim.lock" "$holder"; }
-check "stop waits for the lock" wait_for 10 waits
+stop_behind_lock held "$T/held/run"
+check "stop waits for the lock" alive "$stopper"
 mv "$T/held/run" "$T/held/run.old" && ln -s "$T/forged2" "$T/held/run"
 kill -KILL "$holder"
 wait "$stopper"
