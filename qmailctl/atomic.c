@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -49,21 +48,6 @@ int atomic_dir_safe(int dirfd)
 	return -1;
 }
 
-/* Fills why (if any) and returns -1 with errno err. */
-__attribute__((format(printf, 4, 5)))
-static int fail(char *why, size_t whysize, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && whysize > 0) {
-		va_start(ap, fmt);
-		vsnprintf(why, whysize, fmt, ap);
-		va_end(ap);
-	}
-	errno = err;
-	return -1;
-}
-
 /* Creates the temporary file in dirfd, its name into tmp. */
 static int create_tmp(int dirfd, const char *base, mode_t mode, char *tmp,
     size_t size)
@@ -96,51 +80,79 @@ static int fill(int fd, const void *data, size_t len, mode_t mode)
 	return close(fd);
 }
 
-int atomic_write(const char *path, const void *data, size_t len, mode_t mode,
-    int flags, char *why, size_t whysize)
+int atomic_open_dir(const char *path, char *dir, size_t dsize, char *base,
+    size_t bsize, struct err *e)
 {
-	char a[PATH_MAX], b[PATH_MAX], tmp[NAME_MAX + 32];
-	const char *dir, *base;
-	int dirfd, fd, err, rc;
+	char a[PATH_MAX], b[PATH_MAX];
+	const char *d, *f;
+	size_t len = strlen(path);
+	int fd;
 
-	if (strlen(path) >= sizeof a)
-		return fail(why, whysize, ENAMETOOLONG, "path too long: "
-		    "%.80s...", path);
+	if (len >= sizeof a) {
+		errno = ENAMETOOLONG;
+		return err_set(e, "path too long: %.80s...", path);
+	}
+	/* "" and "dir/" name no file, and "." or ".." name a directory:
+	 * a rename over them can only fail, after the work is done. */
 	strcpy(a, path);
 	strcpy(b, path);
-	dir = dirname(a);
-	base = basename(b);
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return fail(why, whysize, errno, "unable to open directory "
-		    "%s: %s", dir, strerror(errno));
+	d = dirname(a);
+	f = basename(b);
+	if (len == 0 || path[len - 1] == '/' || !strcmp(f, ".") ||
+	    !strcmp(f, "..")) {
+		errno = EISDIR;
+		return err_set(e, "'%s' names a directory, not a file", path);
+	}
+	snprintf(dir, dsize, "%s", d);
+	snprintf(base, bsize, "%s", f);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, "unable to open directory %s", dir);
+	return fd;
+}
+
+int atomic_write_at(int dirfd, const char *dir, const char *base,
+    const void *data, size_t len, mode_t mode, int flags, struct err *e)
+{
+	char tmp[NAME_MAX + 32];
+	int fd, err, rc;
+
 	if ((flags & ATOMIC_CHECK_DIR) && atomic_dir_safe(dirfd) < 0) {
-		err = errno;
-		close(dirfd);
-		if (err != EPERM)
-			return fail(why, whysize, err, "unable to stat %s: %s",
-			    dir, strerror(err));
-		return fail(why, whysize, err, "refusing directory %s "
-		    "(writable by group or others and not a sticky "
-		    "directory of ours)", dir);
+		if (errno != EPERM)
+			return err_sys(e, "unable to stat %s", dir);
+		return err_set(e, "refusing directory %s (writable by group "
+		    "or others and not a sticky directory of ours)", dir);
 	}
 	rc = 0;
 	fd = create_tmp(dirfd, base, mode, tmp, sizeof tmp);
 	if (fd < 0)
-		rc = fail(why, whysize, errno, "unable to create %s/%s: %s",
-		    dir, tmp, strerror(errno));
+		rc = err_sys(e, "unable to create %s/%s", dir, tmp);
 	else if (fill(fd, data, len, mode) < 0)
-		rc = fail(why, whysize, errno, "unable to write %s/%s: %s",
-		    dir, tmp, strerror(errno));
+		rc = err_sys(e, "unable to write %s/%s", dir, tmp);
 	else if (renameat(dirfd, tmp, dirfd, base) < 0)
-		rc = fail(why, whysize, errno, "unable to rename %s/%s to %s: "
-		    "%s", dir, tmp, path, strerror(errno));
+		rc = err_sys(e, "unable to rename %s/%s to %s/%s", dir, tmp,
+		    dir, base);
 	else if (flags & ATOMIC_SYNC_DIR)
 		(void)fsync(dirfd);     /* best effort: the file is in place,
 		                         * and some file systems refuse it */
 	err = errno;
 	if (rc < 0 && fd >= 0)
 		unlinkat(dirfd, tmp, 0);
+	errno = err;
+	return rc;
+}
+
+int atomic_write(const char *path, const void *data, size_t len, mode_t mode,
+    int flags, struct err *e)
+{
+	char dir[PATH_MAX], base[NAME_MAX + 1];
+	int dirfd, rc, err;
+
+	dirfd = atomic_open_dir(path, dir, sizeof dir, base, sizeof base, e);
+	if (dirfd < 0)
+		return -1;
+	rc = atomic_write_at(dirfd, dir, base, data, len, mode, flags, e);
+	err = errno;
 	close(dirfd);
 	errno = err;
 	return rc;

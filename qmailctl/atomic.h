@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "err.h"
+
 /* Flags of atomic_write(). */
 #define ATOMIC_CHECK_DIR 1      /* refuse an unsafe directory (below) */
 #define ATOMIC_SYNC_DIR  2      /* fsync the directory after the rename */
@@ -34,19 +36,32 @@ int write_all(int fd, const void *buf, size_t len);
  * -1 with fstat's errno if it cannot be looked at. */
 int atomic_dir_safe(int dirfd);
 
-/* Replaces path with the len bytes at data, file mode mode; flags are
+/* Opens the directory that path is in (close-on-exec) and puts path's
+ * last component in base, the directory's name (for messages) in dir.
+ * -1 with errno and e filled; a path with no last component ("", "x/")
+ * is EISDIR. */
+int atomic_open_dir(const char *path, char *dir, size_t dsize, char *base,
+    size_t bsize, struct err *e);
+
+/* Replaces the file base in the directory open on dirfd (named dir in
+ * messages) with the len bytes at data, file mode mode; flags are
  * ATOMIC_CHECK_DIR and ATOMIC_SYNC_DIR.  Returns 0, or -1 with errno set
- * and a whole one-line reason in why, the system's error included:
+ * and a whole one-line reason in e (may be NULL), the system's error
+ * included:
  *
- *     unable to open directory /run/q: No such file or directory
  *     refusing directory /tmp/x (writable by group or others and not a
  *         sticky directory of ours)
  *     unable to create /run/q/.smtp.pid.4121.0.tmp: Permission denied
  *     unable to write /run/q/.smtp.pid.4121.0.tmp: No space left on device
  *     unable to rename /run/q/.smtp.pid.4121.0.tmp to /run/q/smtp.pid: ...
  *
- * (one line; wrapped here).  why may be NULL. */
+ * (one line; wrapped here). */
+int atomic_write_at(int dirfd, const char *dir, const char *base,
+    const void *data, size_t len, mode_t mode, int flags, struct err *e);
+
+/* The same for a path: its directory is opened once (atomic_open_dir)
+ * and everything else is done relative to it. */
 int atomic_write(const char *path, const void *data, size_t len, mode_t mode,
-    int flags, char *why, size_t whysize);
+    int flags, struct err *e);
 
 #endif

@@ -117,14 +117,14 @@ static BIO *pem_pair(X509 *x, EVP_PKEY *key)
  * counts. */
 static int write_pem(const char *file, BIO *pem, struct err *e)
 {
-	char why[1024], *data;
+	char *data;
 	long len = BIO_get_mem_data(pem, &data);
 
 	if (len <= 0)
 		return err_set(e, "certificate %s: unable to make", file);
 	if (atomic_write(file, data, (size_t)len, CERT_MODE,
-	    ATOMIC_CHECK_DIR | ATOMIC_SYNC_DIR, why, sizeof why) < 0)
-		return err_set(e, "certificate %s: %s", file, why);
+	    ATOMIC_CHECK_DIR | ATOMIC_SYNC_DIR, e) < 0)
+		return err_prefix(e, "certificate %s", file);
 	if (cert_verify_pair(file, e) < 0)
 		return err_prefix(e, "certificate %s", file);
 	return 0;

@@ -7,16 +7,22 @@
  * element is started in CGROOT/qmailctl/NAME and zap kills the cgroup.
  * Elsewhere, the process group is all there is, and qmailctl says so.
  *
- * The cgroup's path depends only on the mount and the service name, so
- * stop, zap and status find it whatever the configuration says today. */
+ * The cgroup's path depends only on the mount, the site's rundir and the
+ * service name, so stop, zap and status find it whatever the service
+ * file says today, and two sites never share one. */
 #ifndef QMAILCTL_CGROUP_H
 #define QMAILCTL_CGROUP_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* The service's cgroup into buf, if cgroup v2 is mounted: CGROOT/qmailctl/
- * NAME for the default rundir, CGROOT/qmailctl/RUNDIR_MANGLED/NAME for any
- * other site.  Returns 0, or -1 when there is no cgroup v2 mount. */
+ * NAME for the default rundir, CGROOT/qmailctl/SITE/NAME for any other
+ * site, SITE being the canonical rundir (realpath, no trailing slash)
+ * escaped one-to-one: '/' as '_', and '_', '%', '~' and bytes that are not
+ * printable ASCII as %XX; a SITE longer than NAME_MAX is cut and ends in
+ * '~' and a hash of the path.  Returns 0, or -1 when there is no cgroup
+ * v2 mount. */
 int cgroup_path(const char *rundir, const char *name, char *buf, size_t size);
 
 /* True if the service's cgroup directory exists. */
@@ -34,6 +40,9 @@ int cgroup_open(const char *path);
 
 /* Live processes in the cgroup, or -1 with errno. */
 int cgroup_count(const char *path);
+
+/* The same, and the first max of their pids into pids. */
+int cgroup_members(const char *path, pid_t *pids, int max);
 
 /* Sends sig (then sig2, unless 0) to each process still in the cgroup,
  * each through a pidfd opened and then checked to be in this cgroup.

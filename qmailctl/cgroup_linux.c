@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,23 +30,82 @@ static const char *mount_point(void)
 	return mnt[0] ? mnt : NULL;
 }
 
+/* The rundir's canonical form, so that every spelling of one directory
+ * ("/run/q/", "/run//q", a symlink to it) names one cgroup: realpath
+ * where it exists, else the text without its trailing slashes. */
+static void canonical(const char *rundir, char *buf, size_t size)
+{
+	char real[PATH_MAX];
+	size_t len;
+
+	if (realpath(rundir, real)) {
+		snprintf(buf, size, "%s", real);
+		return;
+	}
+	snprintf(buf, size, "%s", rundir);
+	for (len = strlen(buf); len > 1 && buf[len - 1] == '/'; len--)
+		buf[len - 1] = 0;
+}
+
+/* A site's cgroup name is its canonical rundir, escaped so that two
+ * different paths can never give one name (the old mapping of both '/'
+ * and '_' to '_' gave "X/a_b" and "X/a/b" one cgroup, and one site's zap
+ * killed the other's service): '/' becomes '_'; '_', '%', '~' and every
+ * byte that is not printable ASCII become %XX, so the mapping can be
+ * undone and is one-to-one.  A name longer than NAME_MAX keeps its
+ * first SITE_PREFIX bytes and ends in '~' and 32 hex digits of the
+ * SHA-256 of the canonical path: '~' appears in no unhashed name. */
+#define SITE_PREFIX 160
+#define SITE_HASH_BYTES 16
+
+static void escape_site(const char *path, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	size_t o = 0;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)path; *p && o + 4 < size; p++) {
+		if (*p == '/')
+			out[o++] = '_';
+		else if (*p > 0x20 && *p < 0x7f && !strchr("_%~", *p))
+			out[o++] = (char)*p;
+		else {
+			out[o++] = '%';
+			out[o++] = hex[*p >> 4];
+			out[o++] = hex[*p & 15];
+		}
+	}
+	out[o] = 0;
+	if (o <= NAME_MAX && !*p)
+		return;
+	o = SITE_PREFIX;
+	out[o++] = '~';
+	if (EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL) != 1)
+		mdlen = 0;
+	for (i = 0; i < mdlen && i < SITE_HASH_BYTES; i++) {
+		out[o++] = hex[md[i] >> 4];
+		out[o++] = hex[md[i] & 15];
+	}
+	out[o] = 0;
+}
+
 int cgroup_path(const char *rundir, const char *name, char *buf, size_t size)
 {
 	const char *mnt = mount_point();
-	char site[NAME_MAX + 1];
-	size_t i;
+	char canon[PATH_MAX], site[4 * PATH_MAX];
 
 	if (!mnt)
 		return -1;
-	if (!strcmp(rundir, CONF_DEFAULT_RUNDIR)) {
+	canonical(rundir, canon, sizeof canon);
+	if (!strcmp(canon, CONF_DEFAULT_RUNDIR)) {
 		snprintf(buf, size, "%s/%s/%s", mnt, CGROUP_DIR, name);
 		return 0;
 	}
 	/* Another site (a test, a second qmail): its own subtree, named
 	 * after its rundir, so that sites never see each other's cgroups. */
-	for (i = 0; rundir[i] && i < sizeof site - 1; i++)
-		site[i] = rundir[i] == '/' ? '_' : rundir[i];
-	site[i] = 0;
+	escape_site(canon, site, sizeof site);
 	snprintf(buf, size, "%s/%s/%s/%s", mnt, CGROUP_DIR, site, name);
 	return 0;
 }
@@ -168,6 +228,18 @@ int cgroup_count(const char *path)
 	int n;
 
 	pids = list_pids(path, &n);
+	free(pids);
+	return pids || n == 0 ? n : -1;
+}
+
+int cgroup_members(const char *path, pid_t *out, int max)
+{
+	pid_t *pids;
+	int n, i;
+
+	pids = list_pids(path, &n);
+	for (i = 0; i < n && i < max; i++)
+		out[i] = pids[i];
 	free(pids);
 	return pids || n == 0 ? n : -1;
 }

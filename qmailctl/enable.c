@@ -69,60 +69,78 @@ static int code_of(int err)
 	return err == EACCES || err == EPERM ? EXIT_PRIVILEGE : EXIT_FAILED;
 }
 
+/* The state directory, checked as the rundir is (every component, held
+ * open): a marker is written and removed only below that descriptor. */
+static int open_statedir(const struct site *site, const char *name,
+    struct rundir *rd)
+{
+	struct err e;
+
+	if (rundir_open(rd, site->statedir, 1, &e) == 0)
+		return 0;
+	msg_line(2, name, "failed", "%s", e.text);
+	return -1;
+}
+
 static int disable_one(const struct site *site, const char *name,
     const char *path)
 {
-	const char *dir = site->statedir;
-	char why[4200], text[160], when[64];
+	char text[160], when[64], base[NAME_MAX + 1];
 	time_t now = time(NULL);
+	struct rundir rd;
+	struct err e;
 	struct tm tm;
+	int rc = EXIT_OK;
 
-	if (rundir_prepare(dir, 1, why, sizeof why) < 0) {
-		msg_line(2, name, "failed", "%s: %s", why, strerror(errno));
-		return code_of(errno);
-	}
 	if (enable_is_disabled(site, name)) {
 		tell(name, "already disabled (%s)", path);
 		return EXIT_OK;
 	}
+	if (open_statedir(site, name, &rd) < 0)
+		return code_of(errno);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC",
 	    gmtime_r(&now, &tm));
 	snprintf(text, sizeof text, "disabled by qmailctl disable %s, %s\n",
 	    name, when);
-	if (atomic_write(path, text, strlen(text), 0644, ATOMIC_CHECK_DIR |
-	    ATOMIC_SYNC_DIR, why, sizeof why) < 0) {
-		msg_line(2, name, "failed", "%s", why);
-		return code_of(errno);
-	}
-	tell(name, "disabled (%s): start without service names, "
-	    "as at boot, skips it", path);
-	return EXIT_OK;
+	snprintf(base, sizeof base, "%s.disabled", name);
+	if (atomic_write_at(rd.fd, rd.path, base, text, strlen(text), 0644,
+	    ATOMIC_CHECK_DIR | ATOMIC_SYNC_DIR, &e) < 0) {
+		msg_line(2, name, "failed", "%s", e.text);
+		rc = code_of(errno);
+	} else
+		tell(name, "disabled (%s): start without service names, "
+		    "as at boot, skips it", path);
+	rundir_close(&rd);
+	return rc;
 }
 
-static int enable_one(const char *name, const char *path)
+static int enable_one(const struct site *site, const char *name,
+    const char *path)
 {
-	char dir[PATH_MAX];
-	int fd;
+	char base[NAME_MAX + 1];
+	struct rundir rd;
+	int rc = EXIT_OK;
 
-	if (unlink(path) < 0) {
-		if (errno == ENOENT) {
-			tell(name, "already enabled");
-			return EXIT_OK;
-		}
-		msg_line(2, name, "failed", "unable to remove %s: %s", path,
-		    strerror(errno));
+	if (open_statedir(site, name, &rd) < 0)
 		return code_of(errno);
+	snprintf(base, sizeof base, "%s.disabled", name);
+	if (unlinkat(rd.fd, base, 0) < 0) {
+		if (errno == ENOENT)
+			tell(name, "already enabled");
+		else {
+			msg_line(2, name, "failed", "unable to remove %s: %s",
+			    path, strerror(errno));
+			rc = code_of(errno);
+		}
+	} else {
+		/* The removal must survive a crash as the marker's
+		 * creation does. */
+		(void)fsync(rd.fd);
+		tell(name, "enabled: start without service names starts "
+		    "it again");
 	}
-	/* The removal must survive a crash as the marker's creation does. */
-	snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(path, '/') - path),
-	    path);
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-	tell(name, "enabled: start without service names starts "
-	    "it again");
-	return EXIT_OK;
+	rundir_close(&rd);
+	return rc;
 }
 
 int enable_command(const struct site *site, const struct opts *opts,
@@ -140,7 +158,7 @@ int enable_command(const struct site *site, const struct opts *opts,
 			continue;
 		}
 		rc = disable ? disable_one(site, *names, path) :
-		    enable_one(*names, path);
+		    enable_one(site, *names, path);
 		if (rc > worst)
 			worst = rc;
 	}

@@ -20,6 +20,8 @@ struct walk {
 	int sig2;               /* sent after sig, unless 0 */
 	int n;
 	int *err;               /* the first refusal's errno, or NULL */
+	pid_t *pids;            /* when counting: the first max members */
+	int max;
 };
 
 static int member(const struct group_id *g, const struct proc_info *pi)
@@ -40,6 +42,8 @@ static int visit(const struct proc_info *pi, void *arg)
 	if (!member(w->g, pi))
 		return 0;
 	if (!w->sig) {
+		if (w->n < w->max)
+			w->pids[w->n] = pi->pid;
 		w->n++;
 		return 0;
 	}
@@ -90,9 +94,9 @@ void group_of(const struct proc_ident *leader, const char *cgroup,
 }
 
 static int pgroup_walk(const struct group_id *g, int sig, int sig2,
-    int *err)
+    int *err, pid_t *pids, int max)
 {
-	struct walk w = { g, sig, sig2, 0, err };
+	struct walk w = { g, sig, sig2, 0, err, pids, max };
 
 	if (err)
 		*err = 0;
@@ -106,14 +110,14 @@ int group_signal(const struct group_id *g, int sig, int sig2, int *err)
 {
 	if (g->cgroup[0])
 		return cgroup_signal(g->cgroup, sig, sig2, err);
-	return pgroup_walk(g, sig, sig2, err);
+	return pgroup_walk(g, sig, sig2, err, NULL, 0);
 }
 
 int group_kill(const struct group_id *g, int *err)
 {
 	if (g->cgroup[0])
 		return cgroup_kill(g->cgroup, err);
-	return pgroup_walk(g, SIGKILL, 0, err);
+	return pgroup_walk(g, SIGKILL, 0, err, NULL, 0);
 }
 
 int group_count(const struct group_id *g)
@@ -123,7 +127,35 @@ int group_count(const struct group_id *g)
 
 		return n < 0 ? 0 : n;
 	}
-	return pgroup_walk(g, 0, 0, NULL);
+	return pgroup_walk(g, 0, 0, NULL, NULL, 0);
+}
+
+int group_members(const struct group_id *g, pid_t *pids, int max)
+{
+	if (g->cgroup[0]) {
+		int n = cgroup_members(g->cgroup, pids, max);
+
+		return n < 0 ? 0 : n;
+	}
+	return pgroup_walk(g, 0, 0, NULL, pids, max);
+}
+
+char *group_pid_list(char *buf, size_t size, const pid_t *pids, int n,
+    int total)
+{
+	size_t len;
+	int i;
+
+	snprintf(buf, size, "pid");
+	for (i = 0; i < n && i < total; i++) {
+		len = strlen(buf);
+		snprintf(buf + len, size - len, " %d", (int)pids[i]);
+	}
+	if (total > n) {
+		len = strlen(buf);
+		snprintf(buf + len, size - len, " ...");
+	}
+	return buf;
 }
 
 int group_wait_empty(const struct group_id *g, long long deadline)

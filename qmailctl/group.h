@@ -39,6 +39,15 @@ int group_kill(const struct group_id *g, int *err);
 /* How many live (not yet exited) members there are now. */
 int group_count(const struct group_id *g);
 
+/* The live members now: up to max pids into pids; returns how many there
+ * are (a cgroup's members, else the process group's). */
+int group_members(const struct group_id *g, pid_t *pids, int max);
+
+/* "pid 12 13 14" (with " ..." when total > n) into buf, for a message
+ * that names processes. */
+char *group_pid_list(char *buf, size_t size, const pid_t *pids, int n,
+    int total);
+
 /* Waits until deadline (clock_ms) for no member to be left; returns how
  * many are left. */
 int group_wait_empty(const struct group_id *g, long long deadline);

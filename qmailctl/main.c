@@ -276,14 +276,31 @@ static void need_root(const struct command *cmd)
 		    "uid %d)", cmd->name, (int)geteuid());
 }
 
-static void prepare_rundir(const struct site *site)
-{
-	char why[4200];
+/* Every command that reads or writes the rundir checks it first, the
+ * read-only ones too (their answers would be forged as easily), and
+ * holds it open for everything below it (rundir.h).  Commands that act
+ * create it; status and check take a missing one as "nothing runs". */
+static struct rundir rundir = { -1, "" };
 
-	if (rundir_prepare(site->rundir, 1, why, sizeof why) == 0)
+static void open_rundir(const struct command *cmd, const struct site *site)
+{
+	struct err err;
+	int code;
+
+	if (rundir_open(&rundir, site->rundir, cmd->how == IN_WORKERS,
+	    &err) == 0)
 		return;
-	die_sys(errno == EACCES || errno == EPERM ? EXIT_PRIVILEGE :
-	    EXIT_FAILED, "%s", why);
+	if (cmd->how == CHECK) {
+		/* A monitor reads the plugin line on stdout. */
+		msg_line(1, "QMAILCTL UNKNOWN - qmailctl", NULL, "%s", err.text);
+		exit(CHECK_UNKNOWN);
+	}
+	if (cmd->how == STATUS)
+		code = STATUS_UNKNOWN;
+	else
+		code = errno == EACCES || errno == EPERM ? EXIT_PRIVILEGE :
+		    EXIT_FAILED;
+	die(code, "%s", err.text);
 }
 
 /* Every selected service file is read before anything is done, so a
@@ -307,7 +324,7 @@ static size_t load_units(const struct site *site, char **names,
 }
 
 static int dispatch(const struct command *cmd, const struct site *site,
-    struct unit *units, size_t n)
+    char **known, struct unit *units, size_t n)
 {
 	size_t i;
 
@@ -325,12 +342,18 @@ static int dispatch(const struct command *cmd, const struct site *site,
 			plan_show(&units[i], cmd->name);
 		return EXIT_OK;
 	}
+	if (cmd->how == IN_WORKERS)
+		need_root(cmd);
+	if (cmd->how != LIST) {
+		open_rundir(cmd, site);
+		for (i = 0; i < n; i++)
+			units[i].rundir = &rundir;
+	}
 	switch (cmd->how) {
 	case CHECK:
 		return check_run(units, n);
 	case IN_WORKERS:
-		need_root(cmd);
-		prepare_rundir(site);
+		rundir_prune_locks(&rundir, known);
 		return workers_run(units, n, cmd->act);
 	case STATUS:
 		return run_status(units, n);
@@ -419,7 +442,8 @@ static int run_on_services(const struct command *cmd, const struct site *site,
 	if (!names && cmd->how == LIST)
 		names = known;
 	n = load_units(site, names ? names : site->names, &svcs, &units);
-	rc = dispatch(cmd, site, units, n);
+	rc = dispatch(cmd, site, known, units, n);
+	rundir_close(&rundir);
 	for (i = 0; i < n; i++)
 		conf_free_service(&svcs[i]);
 	free(svcs);

@@ -156,7 +156,8 @@ static void queue_families(FILE *f, const struct unit *u)
 /* Writes text to DIR/qmailctl.prom, atomically. */
 static int write_textfile(const char *dir, const char *text, size_t len)
 {
-	char path[PATH_MAX], why[4200];
+	char path[PATH_MAX];
+	struct err e;
 
 	if (snprintf(path, sizeof path, "%s/qmailctl.prom", dir) >=
 	    (int)sizeof path) {
@@ -165,8 +166,8 @@ static int write_textfile(const char *dir, const char *text, size_t len)
 		return EXIT_FAILED;
 	}
 	if (atomic_write(path, text, len, 0644, ATOMIC_CHECK_DIR |
-	    ATOMIC_SYNC_DIR, why, sizeof why) < 0) {
-		msg_line(2, "metrics", "failed", "%s", why);
+	    ATOMIC_SYNC_DIR, &e) < 0) {
+		msg_line(2, "metrics", "failed", "%s", e.text);
 		return errno == EACCES || errno == EPERM ? EXIT_PRIVILEGE :
 		    EXIT_FAILED;
 	}

@@ -27,21 +27,42 @@ static int format_ident(char *buf, size_t size, const struct proc_ident *id)
 	return n;
 }
 
-int pidfile_write(const char *path, const struct proc_ident *id,
-    char *why, size_t whysize)
+/* The pidfile's text, or -1 with e filled. */
+static int pidfile_text(char *text, size_t size, const char *name,
+    const struct proc_ident *id, struct err *e)
+{
+	int len = format_ident(text, size, id);
+
+	if (len < 0 || (size_t)len >= size) {
+		errno = EOVERFLOW;
+		return err_set(e, "unable to write %s: identity longer than %d "
+		    "bytes", name, PIDFILE_MAX);
+	}
+	return len;
+}
+
+int pidfile_write_at(int dirfd, const char *dir, const char *name,
+    const struct proc_ident *id, struct err *e)
 {
 	char text[PIDFILE_MAX];
-	int len = format_ident(text, sizeof text, id);
+	int len = pidfile_text(text, sizeof text, name, id, e);
 
-	if (len < 0 || (size_t)len >= sizeof text) {
-		if (why && whysize > 0)
-			snprintf(why, whysize, "unable to write %s: identity "
-			    "longer than %d bytes", path, PIDFILE_MAX);
-		errno = EOVERFLOW;
+	if (len < 0)
 		return -1;
-	}
+	return atomic_write_at(dirfd, dir, name, text, (size_t)len,
+	    PIDFILE_MODE, ATOMIC_CHECK_DIR, e);
+}
+
+int pidfile_write(const char *path, const struct proc_ident *id,
+    struct err *e)
+{
+	char text[PIDFILE_MAX];
+	int len = pidfile_text(text, sizeof text, path, id, e);
+
+	if (len < 0)
+		return -1;
 	return atomic_write(path, text, (size_t)len, PIDFILE_MODE,
-	    ATOMIC_CHECK_DIR, why, whysize);
+	    ATOMIC_CHECK_DIR, e);
 }
 
 /* Linux's largest pid_max (PID_MAX_LIMIT on 64-bit). */
@@ -102,12 +123,18 @@ static int parse_ident(char *text, struct proc_ident *id)
 
 int pidfile_read(const char *path, struct proc_ident *id)
 {
+	return pidfile_read_at(AT_FDCWD, path, id);
+}
+
+int pidfile_read_at(int dirfd, const char *name, struct proc_ident *id)
+{
 	char text[PIDFILE_MAX + 1];
 	struct stat st;
 	ssize_t n;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			errno = EINVAL;     /* a symlink is not a pidfile */
@@ -139,29 +166,24 @@ int pidfile_read(const char *path, struct proc_ident *id)
 	return 0;
 }
 
-int pidfile_write_self(const char *path, char *why, size_t whysize)
+int pidfile_write_self_at(int dirfd, const char *dir, const char *name,
+    struct err *e)
 {
 	struct proc_ident id;
 
-	if (proc_self_ident(&id) < 0) {
-		int err = errno;
-
-		if (why && whysize > 0)
-			snprintf(why, whysize, "unable to read /proc/self/stat: "
-			    "%s", strerror(err));
-		errno = err;
-		return -1;
-	}
-	return pidfile_write(path, &id, why, whysize);
+	if (proc_self_ident(&id) < 0)
+		return err_sys(e, "unable to read /proc/self/stat");
+	return pidfile_write_at(dirfd, dir, name, &id, e);
 }
 
-int pidfile_remove_if(const char *path, const struct proc_ident *id)
+int pidfile_remove_if_at(int dirfd, const char *name,
+    const struct proc_ident *id)
 {
 	struct proc_ident now;
 
-	if (pidfile_read(path, &now) < 0)
+	if (pidfile_read_at(dirfd, name, &now) < 0)
 		return errno == ENOENT ? 0 : -1;
 	if (now.pid != id->pid || now.start != id->start)
 		return 0;
-	return unlink(path);
+	return unlinkat(dirfd, name, 0);
 }

@@ -1,96 +1,145 @@
-/* plan.c: -n and list: show what would run, change nothing. */
+/* plan.c: -n and list: show what would run, change nothing.
+ *
+ * Everything shown comes from the configuration: argv words, paths,
+ * descriptions, env lines may hold any byte.  -n's lines go through the
+ * one writer (msg_line), list's fields through the one escaper
+ * (msg_escape): no byte of a config value reaches the terminal raw. */
 #include "plan.h"
 #include "enable.h"
+#include "msg.h"
 #include "probe.h"
 #include "spawn.h"
 
 #include <limits.h>
 #include <string.h>
 
+/* A line of -n or list is clipped here, as the writer clips its lines. */
+#define PLAN_LINE 4096
+
+/* A word shown bare: nothing a shell or a reader could take otherwise,
+ * and no byte the escaper would rewrite. */
 static int plain_word(const char *w)
 {
-	return *w && !strpbrk(w, " \t\n\"\\$'`;&|<>(){}*?[]#~");
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)w; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f)
+			return 0;
+	return *w && !strpbrk(w, "\"\\$'`;&|<>(){}*?[]#~");
 }
 
-void plan_argv(FILE *f, char *const *argv)
+/* Appends c to buf (of size) at *n, clipped. */
+static void put(char *buf, size_t size, size_t *n, char c)
 {
-	size_t i;
+	if (*n + 1 < size)
+		buf[(*n)++] = c;
+	buf[*n] = 0;
+}
+
+char *plan_argv(char *buf, size_t size, char *const *argv)
+{
+	size_t i, n = 0;
 	const char *c;
 
+	buf[0] = 0;
 	for (i = 0; argv[i]; i++) {
 		if (i)
-			fputc(' ', f);
+			put(buf, size, &n, ' ');
 		if (plain_word(argv[i])) {
-			fputs(argv[i], f);
+			for (c = argv[i]; *c; c++)
+				put(buf, size, &n, *c);
 			continue;
 		}
-		fputc('"', f);
+		put(buf, size, &n, '"');
 		for (c = argv[i]; *c; c++) {
 			if (*c == '"' || *c == '\\' || *c == '$')
-				fputc('\\', f);
-			fputc(*c, f);
+				put(buf, size, &n, '\\');
+			put(buf, size, &n, *c);
 		}
-		fputc('"', f);
+		put(buf, size, &n, '"');
 	}
+	return buf;
 }
 
 static void show_element(const struct unit *u, const struct element *e)
 {
-	char path[PATH_MAX];
+	const char *name = u->svc->name;
+	char path[PATH_MAX], argv[PLAN_LINE];
 
-	printf("%s: %s: ", u->svc->name, e->role);
-	plan_argv(stdout, e->argv);
+	msg_line(1, name, NULL, "%s: %s", e->role,
+	    plan_argv(argv, sizeof argv, e->argv));
 	if (spawn_resolve(e->argv[0], u->site->path, path, sizeof path) == 0)
-		printf("\n%s: %s: program %s\n", u->svc->name, e->role, path);
+		msg_line(1, name, NULL, "%s: program %s", e->role, path);
 	else
-		printf("\n%s: %s: program %s NOT INSTALLED (PATH %s)\n",
-		    u->svc->name, e->role, e->argv[0], u->site->path);
-	printf("%s: %s: pidfile %s, %s\n", u->svc->name, e->role, e->pidfile,
+		msg_line(1, name, NULL, "%s: program %s NOT INSTALLED (PATH %s)",
+		    e->role, e->argv[0], u->site->path);
+	msg_line(1, name, NULL, "%s: pidfile %s, %s", e->role, e->pidfile,
 	    e == &u->el[EL_RUN] ? "leads its own process group, "
 	    "stdout+stderr to the logger" : "own process group, "
 	    "stdin from the server");
 }
 
+static void show_env(const struct unit *u)
+{
+	char env[PLAN_LINE];
+	size_t i, n;
+
+	snprintf(env, sizeof env, "env PATH=%s", u->site->path);
+	for (i = 0; u->svc->env[i]; i++) {
+		n = strlen(env);
+		snprintf(env + n, sizeof env - n, " %s", u->svc->env[i]);
+	}
+	msg_line(1, u->svc->name, NULL, "%s", env);
+}
+
 void plan_show(const struct unit *u, const char *command)
 {
+	const char *name = u->svc->name;
 	char probe[256];
-	size_t i;
 	int j;
 
-	printf("%s: would %s\n", u->svc->name, command);
+	msg_line(1, name, NULL, "would %s", command);
 	for (j = 0; j < u->nel; j++)
 		show_element(u, &u->el[j]);
-	printf("%s: directory %s\n", u->svc->name, u->svc->directory);
-	printf("%s: env PATH=%s", u->svc->name, u->site->path);
-	for (i = 0; u->svc->env[i]; i++)
-		printf(" %s", u->svc->env[i]);
-	putchar('\n');
+	msg_line(1, name, NULL, "directory %s", u->svc->directory);
+	show_env(u);
 	if (u->svc->memory)
-		printf("%s: memory limit %llu bytes\n", u->svc->name,
+		msg_line(1, name, NULL, "memory limit %llu bytes",
 		    u->svc->memory);
 	if (u->svc->cert)
-		printf("%s: certificate %s\n", u->svc->name, u->svc->cert);
+		msg_line(1, name, NULL, "certificate %s", u->svc->cert);
 	probe_describe(&u->svc->probe, probe, sizeof probe);
-	printf("%s: probe %s", u->svc->name, probe);
 	if (u->svc->probe.kind == PROBE_NONE)
-		printf(", every element alive for %ld ms", u->svc->settle_ms);
-	printf("\n%s: timeouts: start %ld ms, stop %ld ms, zap grace %ld ms\n",
-	    u->svc->name, unit_timeout(u, u->svc->start_timeout_ms),
+		msg_line(1, name, NULL, "probe %s, every element alive for %ld "
+		    "ms", probe, u->svc->settle_ms);
+	else
+		msg_line(1, name, NULL, "probe %s", probe);
+	msg_line(1, name, NULL, "timeouts: start %ld ms, stop %ld ms, zap "
+	    "grace %ld ms", unit_timeout(u, u->svc->start_timeout_ms),
 	    unit_timeout(u, u->svc->stop_timeout_ms), u->svc->zap_grace_ms);
+}
+
+/* list keeps its tab layout, so its fields are escaped one by one. */
+static void list_field(const char *before, const char *text,
+    const char *after)
+{
+	char out[PLAN_LINE];
+
+	msg_escape(out, sizeof out, text, strlen(text));
+	printf("%s%s%s", before, out, after);
 }
 
 void plan_list(const struct unit *u)
 {
-	char probe[256];
+	char probe[256], argv[PLAN_LINE];
 
-	printf("%s\t%s%s\n", u->svc->name, u->svc->description,
-	    enable_is_disabled(u->site, u->svc->name) ? " (disabled)" : "");
-	printf("\trun: ");
-	plan_argv(stdout, u->svc->run);
-	if (u->svc->log) {
-		printf("\n\tlog: ");
-		plan_argv(stdout, u->svc->log);
-	}
+	list_field("", u->svc->name, "\t");
+	list_field("", u->svc->description,
+	    enable_is_disabled(u->site, u->svc->name) ? " (disabled)\n" : "\n");
+	list_field("\trun: ", plan_argv(argv, sizeof argv, u->svc->run), "\n");
+	if (u->svc->log)
+		list_field("\tlog: ", plan_argv(argv, sizeof argv,
+		    u->svc->log), "\n");
 	probe_describe(&u->svc->probe, probe, sizeof probe);
-	printf("\n\tprobe: %s\n", probe);
+	list_field("\tprobe: ", probe, "\n");
 }

@@ -2,6 +2,7 @@
 #ifndef QMAILCTL_PLAN_H
 #define QMAILCTL_PLAN_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include "unit.h"
 
@@ -12,8 +13,9 @@ void plan_show(const struct unit *u, const char *command);
 /* One entry of `list`. */
 void plan_list(const struct unit *u);
 
-/* Prints argv with shell-like quoting where a word needs it, so that what
- * is shown is exactly the words that will be passed. */
-void plan_argv(FILE *f, char *const *argv);
+/* argv with shell-like quoting where a word needs it (blanks, quotes,
+ * control bytes), so that what is shown is exactly the words that will
+ * be passed; into buf (clipped), raw: print it through the writer. */
+char *plan_argv(char *buf, size_t size, char *const *argv);
 
 #endif

@@ -107,6 +107,12 @@ double proc_uptime(unsigned long long start);
  * returns non-zero (which is then returned). */
 int proc_each(int (*fn)(const struct proc_info *, void *), void *arg);
 
+/* The process that holds an flock() on the file (dev, ino): the pid
+ * /proc/locks lists if it still holds it, else a process whose open
+ * descriptor carries the lock (the one that took it may have exited,
+ * leaving the descriptor to others); 0 when none is found. */
+pid_t proc_lock_holder(dev_t dev, ino_t ino);
+
 /* Where cgroup v2 is mounted (from /proc/self/mountinfo).  -1 if nowhere. */
 int proc_cgroup2_mount(char *buf, size_t size);
 

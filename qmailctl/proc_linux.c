@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -387,6 +388,87 @@ int proc_each(int (*fn)(const struct proc_info *, void *), void *arg)
 	}
 	closedir(d);
 	return rc;
+}
+
+/* A line of /proc/locks: "1: FLOCK  ADVISORY  WRITE 1749 fe:00:10952705 0
+ * EOF" (major and minor in hex, the inode in decimal); a waiter's line
+ * has "->" after the number and holds nothing. */
+static pid_t lock_line(const char *line, dev_t dev, ino_t ino)
+{
+	unsigned int maj, min;
+	unsigned long long i;
+	char type[16];
+	long pid;
+
+	if (strstr(line, "->"))
+		return 0;
+	if (sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &pid, &maj,
+	    &min, &i) != 5)
+		return 0;
+	if (strcmp(type, "FLOCK") || maj != major(dev) || min != minor(dev) ||
+	    i != (unsigned long long)ino || pid <= 0)
+		return 0;
+	return (pid_t)pid;
+}
+
+/* Does pid hold the lock through one of its descriptors?  Each fd's
+ * /proc/PID/fdinfo lists the locks taken through its open file
+ * description ("lock:\t1: FLOCK ..."), whoever took them. */
+static int holds_lock(pid_t pid, dev_t dev, ino_t ino)
+{
+	char dir[64], file[320], text[4096], *line, *next;
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	snprintf(dir, sizeof dir, "/proc/%d/fdinfo", (int)pid);
+	if (!(d = opendir(dir)))
+		return 0;
+	while (!found && (de = readdir(d)) != NULL) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(file, sizeof file, "%s/%s", dir, de->d_name);
+		if (read_small_file(file, text, sizeof text) < 0)
+			continue;
+		for (line = text; line && !found; line = next) {
+			if ((next = strchr(line, '\n')) != NULL)
+				*next++ = 0;
+			found = !strncmp(line, "lock:\t", 6) &&
+			    lock_line(line + 6, dev, ino) > 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* /proc/locks lists the pid that took the lock, which may have exited
+ * since and left the locked descriptor to others: `flock 9` in a shell
+ * script is a child that locks the shell's fd 9 and exits.  So the
+ * listed pid is taken only if it still holds the lock; else the holder
+ * is looked for among every process's descriptors. */
+pid_t proc_lock_holder(dev_t dev, ino_t ino)
+{
+	char line[256];
+	struct dirent *de;
+	FILE *f = fopen("/proc/locks", "re");
+	pid_t listed = 0, pid = 0;
+	DIR *d;
+
+	if (!f)
+		return 0;
+	while (listed == 0 && fgets(line, sizeof line, f))
+		listed = lock_line(line, dev, ino);
+	fclose(f);
+	if (listed <= 0 || holds_lock(listed, dev, ino))
+		return listed;
+	if (!(d = opendir("/proc")))
+		return 0;
+	while (pid == 0 && (de = readdir(d)) != NULL)
+		if (isdigit((unsigned char)de->d_name[0]) &&
+		    holds_lock((pid_t)atoi(de->d_name), dev, ino))
+			pid = (pid_t)atoi(de->d_name);
+	closedir(d);
+	return pid;
 }
 
 /* /proc/self/mountinfo: field 5 is the mount point; the filesystem type

@@ -25,13 +25,22 @@ struct spawn_error {
 	char what[512];
 };
 
+/* The pidfile's last component: the name it has in rq->pidfile_dir. */
+static const char *pidfile_name(const struct spawn_req *rq)
+{
+	const char *slash = strrchr(rq->pidfile, '/');
+
+	return slash ? slash + 1 : rq->pidfile;
+}
+
+/* rq: the pidfile to take back, or NULL when it was not written. */
 static _Noreturn void child_fail(int report, const char *what, int err,
-    const char *pidfile)
+    const struct spawn_req *rq)
 {
 	struct spawn_error se;
 
-	if (pidfile)
-		unlink(pidfile);
+	if (rq)
+		unlinkat(rq->pidfile_dir, pidfile_name(rq), 0);
 	memset(&se, 0, sizeof se);
 	se.err = err;
 	snprintf(se.what, sizeof se.what, "%s", what);
@@ -100,6 +109,7 @@ static _Noreturn void child(const struct spawn_req *rq, int report,
     int in_cgroup)
 {
 	char why[8400];
+	struct err e;
 
 	reset_signals();
 	if (rq->new_group && setpgid(0, 0) < 0)
@@ -124,18 +134,21 @@ static _Noreturn void child(const struct spawn_req *rq, int report,
 		snprintf(why, sizeof why, "unable to chdir to %s", rq->dir);
 		child_fail(report, why, errno, 0);
 	}
-	/* why is the whole reason, the system's error included. */
-	if (pidfile_write_self(rq->pidfile, why, sizeof why) < 0)
-		child_fail(report, why, 0, 0);
+	/* e is the whole reason, the system's error included. */
+	snprintf(why, sizeof why, "%.*s", (int)(pidfile_name(rq) -
+	    rq->pidfile - 1), rq->pidfile);
+	if (pidfile_write_self_at(rq->pidfile_dir, why, pidfile_name(rq),
+	    &e) < 0)
+		child_fail(report, e.text, 0, 0);
 	/* Last, as softlimit does: no step of ours runs under a limit meant
 	 * for the program (a low address-space limit stops the stack of
 	 * this very process from growing). */
 	if (rq->memory && limit_memory(rq->memory) < 0)
 		child_fail(report, "unable to set the memory limit", errno,
-		    rq->pidfile);
+		    rq);
 	execve(rq->argv[0], rq->argv, rq->envp);
 	snprintf(why, sizeof why, "unable to run %s", rq->argv[0]);
-	child_fail(report, why, errno, rq->pidfile);
+	child_fail(report, why, errno, rq);
 }
 
 /* Forks, into the request's cgroup where the kernel can do it at birth;

@@ -13,7 +13,9 @@ struct spawn_req {
 	char *const *argv;      /* argv[0] is an absolute path */
 	char *const *envp;
 	const char *dir;        /* working directory */
-	const char *pidfile;
+	const char *pidfile;    /* its path, for messages only: */
+	int pidfile_dir;        /* written relative to this open directory
+	                         * (the checked rundir), as its last component */
 	int fd_in, fd_out, fd_err;  /* -1: /dev/null */
 	int new_group;          /* lead a new process group */
 	unsigned long long memory;  /* soft limit in bytes, 0: none */

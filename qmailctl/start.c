@@ -92,7 +92,7 @@ static int clear_leftovers(struct unit *u)
 		}
 	}
 
-	rundir_sweep(u->site->rundir, u->svc->name);
+	rundir_sweep(u->rundir, u->svc->name);
 	for (i = 0; i < u->nel; i++) {
 		struct element *e = &u->el[i];
 
@@ -109,7 +109,7 @@ static int clear_leftovers(struct unit *u)
 		if (e->state != EL_ABSENT) {
 			sayv(u, "removing %s pidfile %s (%s)", e->role,
 			    e->pidfile, el_state_name(e->state));
-			unit_forget(e);
+			unit_forget(u, e);
 		}
 	}
 	return EXIT_OK;
@@ -142,6 +142,7 @@ static int spawn_element(struct unit *u, int which, const char *path,
 	rq.envp = env;
 	rq.dir = u->svc->directory;
 	rq.pidfile = e->pidfile;
+	rq.pidfile_dir = u->rundir->fd;
 	rq.fd_in = in;
 	rq.fd_out = out;
 	rq.fd_err = out;
@@ -312,9 +313,9 @@ static void start_abort(struct unit *u)
 		}
 		reap(log);
 	}
-	unit_forget(run);
+	unit_forget(u, run);
 	if (u->nel == 2)
-		unit_forget(log);
+		unit_forget(u, log);
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
 }
@@ -337,7 +338,7 @@ static int prepare_cgroup(struct unit *u)
 	u->cgroup[0] = 0;
 	if (u->site->cgroup == SITE_CGROUP_NO)
 		return EXIT_OK;
-	if (cgroup_path(u->site->rundir, u->svc->name, path, sizeof path) < 0) {
+	if (cgroup_path(u->rundir->path, u->svc->name, path, sizeof path) < 0) {
 		sayv(u, "no cgroup v2 mounted: zap will use the process group");
 		return EXIT_OK;
 	}

@@ -2,8 +2,10 @@
  *
  * The server element decides the state; the logger's state is reported
  * beside it and never masks it (a live logger with a dead server is not
- * "running"). */
+ * "running").  Its lines go through the one writer (msg.h): program
+ * names and paths come from the configuration. */
 #include "status.h"
+#include "msg.h"
 #include "transition.h"
 #include "enable.h"
 
@@ -67,10 +69,10 @@ static void describe_reach(const struct unit *u)
 	const struct element *run = &u->el[EL_RUN];
 
 	if (u->cgroup[0])
-		printf("%s: in cgroup %s\n", u->svc->name, u->cgroup);
+		msg_line(1, u->svc->name, NULL, "in cgroup %s", u->cgroup);
 	else if (run->state == EL_ALIVE)
-		printf("%s: in process group %d (no cgroup: zap reaches what "
-		    "stays in the group)\n", u->svc->name,
+		msg_line(1, u->svc->name, NULL, "in process group %d (no "
+		    "cgroup: zap reaches what stays in the group)",
 		    (int)(run->id.pgid ? run->id.pgid : run->id.pid));
 }
 
@@ -85,15 +87,16 @@ int status_text(struct unit *u)
 	off = enable_is_disabled(u->site, u->svc->name) ? ", disabled" : "";
 	if (code == STATUS_STOPPED && (u->nel < 2 ||
 	    u->el[EL_LOG].state == EL_ABSENT)) {
-		printf("%s: stopped%s\n", u->svc->name, off);
+		msg_line(1, u->svc->name, NULL, "stopped%s", off);
 		return code;
 	}
 	describe_element(&u->el[EL_RUN], a, sizeof a);
 	if (u->nel == 2) {
 		describe_element(&u->el[EL_LOG], b, sizeof b);
-		printf("%s: %s (%s, %s)%s\n", u->svc->name, word, a, b, off);
+		msg_line(1, u->svc->name, NULL, "%s (%s, %s)%s", word, a, b,
+		    off);
 	} else
-		printf("%s: %s (%s)%s\n", u->svc->name, word, a, off);
+		msg_line(1, u->svc->name, NULL, "%s (%s)%s", word, a, off);
 	if (u->opts->verbose)
 		describe_reach(u);
 	return code;

@@ -563,13 +563,15 @@ static void stunnel_stamp(const struct unit *u, const char *prog,
 	}
 }
 
-static int stamp_matches(const char *path, const char *stamp)
+/* The stamp is in the checked rundir, opened through its descriptor. */
+static int stamp_matches(int dirfd, const char *name, const char *stamp)
 {
 	char old[8192];
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	n = read(fd, old, sizeof old - 1);
@@ -584,8 +586,8 @@ int stunnel_preflight(struct unit *u, uid_t uid, gid_t gid)
 {
 	struct stunnel_conf c;
 	const char *prog, *conf;
-	char path[PATH_MAX], why[512], stamp[5 * PATH_MAX + 512],
-	    stampfile[PATH_MAX];
+	char path[PATH_MAX], stamp[5 * PATH_MAX + 512],
+	    stampfile[NAME_MAX + 1];
 	struct err e;
 	long long t0;
 	int rc;
@@ -622,22 +624,21 @@ int stunnel_preflight(struct unit *u, uid_t uid, gid_t gid)
 	    (rc = check_stunnel_cert(u, &c)) != EXIT_OK)
 		return rc;
 	stunnel_stamp(u, path, &c, uid, gid, stamp, sizeof stamp);
-	rundir_path(stampfile, sizeof stampfile, u->site->rundir, u->svc->name,
-	    ".stunnel-ok");
-	if (stamp_matches(stampfile, stamp)) {
+	snprintf(stampfile, sizeof stampfile, "%s.stunnel-ok", u->svc->name);
+	if (stamp_matches(u->rundir->fd, stampfile, stamp)) {
 		sayv(u, "stunnel config %s: unchanged since it was checked",
 		    c.path);
 		return EXIT_OK;
 	}
-	unlink(stampfile);
+	unlinkat(u->rundir->fd, stampfile, 0);
 	t0 = clock_us();
 	if ((rc = run_stunnel(u, path, conf, uid, gid)) != EXIT_OK)
 		return rc;
 	sayv(u, "stunnel config %s: checked by %s in %.1f ms", c.path, path,
 	    (double)(clock_us() - t0) / 1000);
 	/* Not remembered: the next start checks again; nothing worse. */
-	if (atomic_write(stampfile, stamp, strlen(stamp), 0644,
-	    ATOMIC_CHECK_DIR, why, sizeof why) < 0)
-		sayv(u, "unable to remember the check: %s", why);
+	if (atomic_write_at(u->rundir->fd, u->rundir->path, stampfile, stamp,
+	    strlen(stamp), 0644, ATOMIC_CHECK_DIR, &e) < 0)
+		sayv(u, "unable to remember the check: %s", e.text);
 	return EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include "clock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,13 +72,23 @@ void el_name_running(struct element *e)
 		snprintf(e->program, sizeof e->program, "%s", pi.comm);
 }
 
-static void el_observe(struct element *e)
+const char *el_pidname(const struct element *e)
+{
+	return strrchr(e->pidfile, '/') + 1;
+}
+
+/* Only ever through the checked rundir's descriptor (rundir.h). */
+static void el_observe(const struct unit *u, struct element *e)
 {
 	if (e->handle >= 0) {
 		close(e->handle);
 		e->handle = -1;
 	}
-	if (pidfile_read(e->pidfile, &e->id) < 0) {
+	if (!u->rundir || u->rundir->fd < 0) {
+		e->state = EL_ABSENT;   /* no rundir: nothing was started */
+		return;
+	}
+	if (pidfile_read_at(u->rundir->fd, el_pidname(e), &e->id) < 0) {
 		e->err = errno;
 		e->state = errno == ENOENT ? EL_ABSENT : EL_BROKEN;
 		return;
@@ -105,37 +116,61 @@ void unit_observe(struct unit *u)
 	int i;
 
 	u->cgroup[0] = 0;
-	if (cgroup_path(u->site->rundir, u->svc->name, path, sizeof path) == 0 &&
+	if (u->rundir &&
+	    cgroup_path(u->rundir->path, u->svc->name, path, sizeof path) == 0 &&
 	    cgroup_exists(path))
 		snprintf(u->cgroup, sizeof u->cgroup, "%s", path);
 
 	for (i = 0; i < u->nel; i++)
-		el_observe(&u->el[i]);
+		el_observe(u, &u->el[i]);
+}
+
+/* Says who holds the lock we waited for: a qmailctl, or something else. */
+static int lock_held(const struct unit *u, const struct lock_holder *h,
+    struct err *e)
+{
+	const char *rd = u->rundir->path, *name = u->svc->name;
+
+	if (h->pid > 0 && !strcmp(h->program, "qmailctl"))
+		return err_set(e, "another qmailctl is acting on %s (pid %d holds "
+		    "%s/%s.lock; waited %ld ms)", name, (int)h->pid, rd, name,
+		    h->waited_ms);
+	if (h->pid > 0)
+		return err_set(e, "%s/%s.lock is held by %s (pid %d), not by a "
+		    "qmailctl (waited %ld ms)", rd, name,
+		    h->program[0] ? h->program : "?", (int)h->pid,
+		    h->waited_ms);
+	return err_set(e, "%s/%s.lock is held by a process that /proc/locks "
+	    "does not name (waited %ld ms)", rd, name, h->waited_ms);
 }
 
 int unit_lock(struct unit *u, long timeout_ms, struct err *e)
 {
-	u->lock = rundir_lock(u->site->rundir, u->svc->name, timeout_ms);
+	struct lock_holder h;
+
+	u->lock = rundir_lock(u->rundir, u->svc->name, timeout_ms, &h);
 	if (u->lock >= 0)
 		return 0;
 	if (errno == EWOULDBLOCK)
-		return err_set(e, "another qmailctl is acting on %s (lock "
-		    "%s/%s.lock held for %ld ms)", u->svc->name,
-		    u->site->rundir, u->svc->name, timeout_ms);
-	return err_sys(e, "unable to lock %s/%s.lock", u->site->rundir,
+		return lock_held(u, &h, e);
+	return err_sys(e, "unable to lock %s/%s.lock", u->rundir->path,
 	    u->svc->name);
 }
 
-void unit_forget(struct element *e)
+void unit_forget(struct unit *u, struct element *e)
 {
+	int dirfd = u->rundir ? u->rundir->fd : -1;
+
 	if (e->handle >= 0) {
 		close(e->handle);
 		e->handle = -1;
 	}
-	if (e->state == EL_BROKEN) {
-		unlink(e->pidfile);     /* never followed: unlink removes a link */
-	} else if (e->state != EL_ABSENT)
-		pidfile_remove_if(e->pidfile, &e->id);
+	/* (dirfd -1: no rundir, so nothing was read and nothing is there) */
+	if (dirfd >= 0 && e->state == EL_BROKEN)
+		unlinkat(dirfd, el_pidname(e), 0);  /* removes a link, never
+		                                     * follows it */
+	else if (dirfd >= 0 && e->state != EL_ABSENT)
+		pidfile_remove_if_at(dirfd, el_pidname(e), &e->id);
 	e->state = EL_ABSENT;
 	e->child = 0;
 }

@@ -40,8 +40,12 @@ struct element {
 	int err;                        /* errno for EL_BROKEN */
 };
 
+struct rundir;
+
 struct unit {
 	const struct site *site;
+	const struct rundir *rundir;    /* checked and open (rundir.h); set
+	                                 * before the unit is observed */
 	const struct service *svc;
 	const struct opts *opts;
 	struct element el[EL_MAX];
@@ -66,7 +70,10 @@ void unit_observe(struct unit *u);
 int unit_lock(struct unit *u, long timeout_ms, struct err *e);
 
 /* Removes e's pidfile if it still records e->id, and closes its handle. */
-void unit_forget(struct element *e);
+void unit_forget(struct unit *u, struct element *e);
+
+/* The pidfile's name in the rundir ("smtp.pid"). */
+const char *el_pidname(const struct element *e);
 
 /* The timeout for a transition: -t if given, else the service's own. */
 long unit_timeout(const struct unit *u, long own_ms);

@@ -45,18 +45,13 @@ static int has_group(const struct unit *u)
 
 static void report_escaped(struct unit *u, const struct zapped *z)
 {
-	char list[256] = "";
-	size_t len = 0;
-	int i;
+	char list[256];
 
-	for (i = 0; i < z->escaped && i < ESCAPED_SHOWN; i++)
-		len += (size_t)snprintf(list + len, sizeof list - len, "%s%d",
-		    i ? " " : "", (int)z->esc[i]);
+	group_pid_list(list, sizeof list, z->esc, ESCAPED_SHOWN, z->escaped);
 	sayerr(u, "%d process%s left the process group with setsid() and "
-	    "%s not killed (pid %s%s); only a cgroup reaches them (see "
+	    "%s not killed (%s); only a cgroup reaches them (see "
 	    "qmailctl(8), CGROUPS)", z->escaped, z->escaped == 1 ? "" : "es",
-	    z->escaped == 1 ? "was" : "were", list,
-	    z->escaped > ESCAPED_SHOWN ? " ..." : "");
+	    z->escaped == 1 ? "was" : "were", list);
 }
 
 static void report_zapped(struct unit *u, const struct zapped *z,
@@ -151,7 +146,7 @@ int zap_locked(struct unit *u)
 		return EXIT_FAILED;
 	}
 	for (i = 0; i < u->nel; i++)
-		unit_forget(&u->el[i]);
+		unit_forget(u, &u->el[i]);
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
 	report_zapped(u, &z, t0);

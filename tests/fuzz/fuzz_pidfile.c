@@ -31,7 +31,7 @@ int fuzz_pidfile_one(const uint8_t *data, size_t size)
 {
 	const char *path = fuzz_path("p.pid"), *copy = fuzz_path("q.pid");
 	struct proc_ident id, again;
-	char why[512];
+	struct err why;
 
 	fuzz_put(path, data, size);
 	if (pidfile_read(path, &id) < 0) {
@@ -39,8 +39,8 @@ int fuzz_pidfile_one(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_ident(&id, "read");
-	if (pidfile_write(copy, &id, why, sizeof why) < 0)
-		fuzz_broken("an accepted identity can be written", why);
+	if (pidfile_write(copy, &id, &why) < 0)
+		fuzz_broken("an accepted identity can be written", why.text);
 	if (pidfile_read(copy, &again) < 0)
 		fuzz_broken("what pidfile_write wrote reads back",
 		    strerror(errno));

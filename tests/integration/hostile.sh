@@ -69,16 +69,17 @@ qf "$T/nul.conf" status smtp >"$T/out" 2>&1
 is_rc $? 6 "a NUL byte in the site config: exit 6"
 check "... naming FILE:LINE" grep -q "nul.conf:$n: NUL byte" "$T/out"
 
-# Not UTF-8: accepted as bytes, shown as they are, passed on unchanged.
+# Not UTF-8: accepted as bytes, shown escaped (\xNN, as every byte that
+# is not printable ASCII: the one escaper, msg.h), passed on unchanged.
 word=$(printf 'x\377\303y')
 printf 'description = caf\303\251 \377\376\nrun = echo %s\n' "$word" \
 	>"$T/services/bytes"
 qt -n start bytes >"$T/out" 2>&1
 is_rc $? 0 "a value that is not UTF-8 is accepted (-n exits 0)"
-check "... and -n shows the word's bytes" grep -qxF "bytes: run: echo $word" "$T/out"
+check "... and -n shows the word's bytes, escaped" grep -qxF 'bytes: run: echo "x\xff\xc3y"' "$T/out"
 qt list bytes >"$T/out" 2>&1
-check "... list shows the description's bytes" grep -qF \
-	"$(printf 'caf\303\251 \377\376')" "$T/out"
+check "... list shows the description's bytes, escaped" grep -qF \
+	'caf\xc3\xa9 \xff\xfe' "$T/out"
 cat >"$T/services/bytes" <<SVC
 run = sh -c "printf %s \\"\\\$1\\" >\${T}/argv; exec sleep 1000" - $word
 probe = none

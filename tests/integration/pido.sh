@@ -111,6 +111,21 @@ else
 	skip "sticky directory of another owner (needs root and user nobody)"
 fi
 
+# A PIDFILE that names no file is a usage error, found before anything
+# is written (it used to be exit 111, "unable to rename ... to : Device or
+# resource busy", after the temporary file was made).
+fails_with "an empty PIDFILE: exit 100" 100 "^pido: fatal: PIDFILE is empty; usage: " "$PIDO" "" true
+mkdir "$T/dirs" && cd "$T/dirs" || exit 1
+for name in ./ . .. "$T/dirs/" "$T/dirs/."; do
+	fails_with "PIDFILE '$name': exit 100" 100 "^pido: fatal: PIDFILE '.*' names a directory, not a file; usage: " \
+		"$PIDO" "$name" true
+done
+mkdir "$T/dirs/sub"
+fails_with "PIDFILE naming an existing directory: exit 100" 100 \
+	"^pido: fatal: PIDFILE 'sub' is a directory, not a file; usage: " "$PIDO" sub true
+check "... and nothing was written" test "$(ls -A "$T/dirs")" = sub
+cd "$T" || exit 1
+
 # A reader never sees a partial pidfile while writers race.
 i=0
 while [ $i -lt 100 ]; do "$PIDO" "$d/race.pid" true; i=$((i + 1)); done &

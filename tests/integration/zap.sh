@@ -145,6 +145,37 @@ if [ -n "$cgroot" ] && [ -w "$cgroot" ]; then
 else
 	skip "cgroup v2 is not mounted writable here"
 fi
+
+# stop of a server whose child left its group (setsid) and ignores TERM:
+# the server exits on TERM, the child lives on.  (issue 18, item 9)
+add_service esc <<'SVC'
+run = ${fixtures}/escaper ${T}/esc.child
+log = multilog t ${T}/log/esc
+probe = none
+settle = 50
+stop_timeout = 0.5
+SVC
+# start_esc: starts esc; its escaped child's pid in $esc.
+start_esc() {
+	rm -f "$T/esc.child"
+	q start esc >"$T/out" 2>&1 || { sed 's/^/# /' "$T/out"; return 1; }
+	wait_for 5 test -s "$T/esc.child" && esc=$(cat "$T/esc.child") && track_pid "$esc"
+}
+if [ -n "$cgroot" ] && [ -w "$cgroot" ]; then
+	check "esc starts, its child escapes the group" start_esc
+	server=$(pid_of esc)
+	q stop esc >"$T/out" 2>&1
+	is_rc $? 1 "with a cgroup, stop of a server whose child ignores TERM exits 1"
+	sed 's/^/# /' "$T/out"
+	check "... naming the process left (pid $esc) and the cgroup" \
+		grep -q "but 1 process still in its cgroup /.*(pid $esc); 'qmailctl zap esc' kills the whole cgroup" "$T/out"
+	check "... not the server's pid, which is gone" sh -c "! grep -q 'escaper $server still running' '$T/out'"
+	q zap esc >/dev/null 2>&1
+	is_rc $? 0 "... and zap ends it"
+	check "... the child is gone" gone "$esc"
+else
+	skip "cgroup v2 is not mounted writable here"
+fi
 printf 'cgroup = no\n' >>"$T/qmailctl.conf"
 start_wedged 5
 leader=$(pid_of send)
@@ -161,6 +192,21 @@ sed 's/^/# /' "$T/out"
 check "... and names it as escaped" grep -q "left the process group with setsid().*pid $esc" "$T/out"
 check "... the rest of the group is gone" test "$(group_live "$leader")" = 0
 kill -KILL "$esc"
+
+# Without a cgroup the escaped child is out of every group of ours: stop
+# must not say "stopped" while it lives, and names it.
+check "esc starts without a cgroup" start_esc
+q stop esc >"$T/out" 2>&1
+is_rc $? 1 "without a cgroup, stop of a server whose child escaped exits 1"
+sed 's/^/# /' "$T/out"
+check "... names the escaped child (pid $esc)" \
+	grep -q "left its process group with setsid() and still runs (pid $esc)" "$T/out"
+check "... and does not say stopped" sh -c "! grep -q 'stopped' '$T/out'"
+check "... the child is alive (stop is TERM only)" alive "$esc"
+kill -KILL "$esc"
+q status esc >/dev/null 2>&1
+is_rc $? 3 "... the server's pidfiles are gone (status 3)"
+rm "$T/services/esc"
 
 # restart send, the Life-with-qmail way: only send restarts.
 sed -i "s/-n 5 -e/-n 0/" "$T/services/send"
