@@ -48,7 +48,10 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 FIX_SRC  = $(wildcard tests/fixtures/*.c)
 FIX_BIN  = $(FIX_SRC:tests/fixtures/%.c=$(BUILD)/tests/fixtures/%)
 
-PROGRAMS = $(BUILD)/qmailctl $(BUILD)/pido
+# hi-q: the filter pipeline in front of qmail-queue (hi-q/, hi-q(8)).
+HIQ_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hi-q/*.c))
+
+PROGRAMS = $(BUILD)/qmailctl $(BUILD)/pido $(BUILD)/hi-q $(BUILD)/hi-q-spamlevel
 
 all: $(PROGRAMS)
 
@@ -67,6 +70,17 @@ $(BUILD)/qmailctl: $(BUILD)/obj/qmailctl/main.o $(BUILD)/libqmailctl.a
 $(BUILD)/pido: $(BUILD)/obj/pido/pido.o $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+
+$(BUILD)/hi-q: $(HIQ_OBJ) $(BUILD)/libqmailctl.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+
+$(HIQ_OBJ): hi-q/hiq.h
+
+# A filter for hi-q, standalone: it needs nothing of the library.
+$(BUILD)/hi-q-spamlevel: $(BUILD)/obj/hi-q/spamlevel/spamlevel.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
