@@ -8,7 +8,7 @@
 # qmail-smtpd does and would hang on it); then real spamc with a real
 # spamd started through the shipped services/spamd.
 #
-# Not here: real qmail-smtpd with QMAILQUEUE=hi-q (it needs the notqmail
+# hi-q-spamlevel on its own too.  Not here: real qmail-smtpd with QMAILQUEUE=hi-q (it needs the notqmail
 # build of tests/notqmail.sh).
 . "$TESTS/lib.sh"
 
@@ -341,6 +341,20 @@ mkdir "$D"
 fresh
 HIQ_CONF=$T/hi-q.conf timeout 60 "$HIQ" <"$T/msg" 1<"$T/env" 2>"$T/err"
 check "\$HIQ_CONF names the site file" queued
+
+# ---- hi-q-spamlevel, the marker filter of green/yellow/red ----
+SL=$BUILD/hi-q-spamlevel
+printf 'Subject: x\r\nx-spam-level: *****\r\n\r\nX-Spam-Level: **********\000' >"$T/lvl"
+"$SL" 5 <"$T/lvl" >"$T/out"; rc=$?
+want_rc "hi-q-spamlevel 5: 5 stars in the header: exit 1" 1
+check "... the message copied byte-exact" cmp -s "$T/lvl" "$T/out"
+"$SL" 6 <"$T/lvl" >"$T/out"; rc=$?
+want_rc "hi-q-spamlevel 6: the stars of the body do not count: exit 0" 0
+"$SL" 1 <"$T/nul" >"$T/out"; rc=$?
+want_rc "hi-q-spamlevel: no header field: exit 0" 0
+check "... NUL bytes and no final newline copied byte-exact" cmp -s "$T/nul" "$T/out"
+"$SL" 0 <"$T/msg" >"$T/out" 2>"$T/err"; rc=$?
+want_rc "hi-q-spamlevel 0: usage, exit 100" 100
 
 # ---- real spamc, real spamd (the shipped services/spamd) ----
 spamd_section() {
