@@ -98,7 +98,8 @@ struct hiq {
 	enum cause cause;       /* what ended the message, the first one */
 	size_t cause_filter;    /* with CAUSE_FILTER: which */
 	int signal;             /* with CAUSE_SIGNAL: which */
-	int envelope_given;     /* the queue has had the whole envelope */
+	int envelope_given;     /* hi-q began to write the envelope to the
+	                         * queue: from then on it may commit */
 	char queue_text[256];   /* what the queue wrote on its fd 6 */
 	size_t queue_text_len;
 	char error[512];        /* a system error that ended the message */

@@ -7,10 +7,15 @@
  * (the queue's, with no filters), each filter's stdout is the next one's
  * stdin, and hi-q keeps no end of those pipes.  The queue program commits
  * a message only once it has read the whole envelope after the message
- * (qmail-queue(8)), so the envelope is what hi-q holds back: it copies fd
- * 1 to the queue only after every filter has exited with a pass code.  On
- * any other outcome it closes the queue's envelope pipe unwritten, so
- * nothing can be queued, kills what still runs, and reaps every child.
+ * (qmail-queue(8)), so the envelope is what hi-q holds back: it reads fd 1
+ * to its end meanwhile, and writes the envelope to the queue only after
+ * every filter has exited with a pass code.  On any other outcome it
+ * closes the queue's envelope pipe unwritten, so nothing can be queued,
+ * kills what still runs, and reaps every child.
+ *
+ * Writing the envelope is the point of no return: from then on the queue
+ * may have committed the message, so neither a timeout nor a signal ends
+ * it, and hi-q's exit is the queue's.
  *
  * Children are watched through a signalfd (SIGCHLD, and TERM, INT, HUP
  * that stop hi-q), in one poll loop that also carries the envelope and
@@ -19,12 +24,14 @@
 #include "hiq.h"
 
 #include "clock.h"
+#include "msg.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -35,8 +42,9 @@
  * qmail-queue then exits by itself and removes its files.  It gets this
  * long to do so before it is killed. */
 #define QUEUE_GRACE_MS 1000
-/* The envelope is copied through in pieces of this size. */
-#define ENV_CHUNK 65536
+/* qmail-smtpd's envelope holds every recipient; a caller that sends more
+ * than this is not a mail program. */
+#define ENVELOPE_MAX (64L * 1024 * 1024)
 
 struct run {
 	struct hiq *h;
@@ -44,8 +52,8 @@ struct run {
 	int env_in;             /* our fd 1; -1 once read to its end */
 	int env_out;            /* the queue's fd 1; -1 once closed */
 	int text_fd;            /* the queue's fd 6, read end */
-	char buf[ENV_CHUNK];
-	size_t len, off;        /* envelope bytes in buf not yet written */
+	char *env;              /* the envelope, as read from fd 1 */
+	size_t env_len, env_size, env_off;  /* env_off: bytes written */
 	long long deadline;
 	int failed;
 };
@@ -340,8 +348,8 @@ static void read_signals(struct run *r)
 	struct signalfd_siginfo si;
 
 	while (read(r->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
-		if (si.ssi_signo == SIGCHLD)
-			continue;
+		if (si.ssi_signo == SIGCHLD || r->h->envelope_given)
+			continue;       /* the queue decides now */
 		if (!r->failed)
 			r->h->signal = (int)si.ssi_signo;
 		set_cause(r, CAUSE_SIGNAL, 0);
@@ -394,70 +402,77 @@ static void close_env_out(struct run *r)
 	r->env_out = -1;
 }
 
-/* One step of the copy from fd 1 to the queue: read when the buffer is
- * empty, write when it is not; EOF on fd 1 with nothing left: done. */
-static void copy_envelope(struct run *r, short revents)
+/* Reads what fd 1 has now; EOF leaves the whole envelope in r->env. */
+static void read_envelope(struct run *r)
 {
 	ssize_t n;
 
-	if (r->len == 0) {
-		if (!(revents & (POLLIN | POLLHUP | POLLERR)))
-			return;
-		n = read(r->env_in, r->buf, sizeof r->buf);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			return;
-		if (n < 0)
+	if (r->env_len == r->env_size) {
+		if (r->env_size >= (size_t)ENVELOPE_MAX) {
+			errno = EFBIG;
 			return set_error(r, "unable to read the envelope");
-		if (n == 0) {
-			r->env_in = -1;
-			close_env_out(r);
-			r->h->envelope_given = 1;
-			return;
 		}
-		r->len = (size_t)n;
-		r->off = 0;
-		return;
+		r->env_size = r->env_size ? 2 * r->env_size : 4096;
+		r->env = xrealloc(r->env, r->env_size);
 	}
-	n = write(r->env_out, r->buf + r->off, r->len);
+	n = read(r->env_in, r->env + r->env_len, r->env_size - r->env_len);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n < 0)
+		return set_error(r, "unable to read the envelope");
+	if (n == 0)
+		r->env_in = -1;
+	r->env_len += (size_t)n;
+}
+
+/* Writes what the queue takes now; all of it: closes its pipe. */
+static void write_envelope(struct run *r)
+{
+	ssize_t n;
+
+	n = write(r->env_out, r->env + r->env_off, r->env_len - r->env_off);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n < 0) {
 		/* The queue stopped reading: its exit says why. */
 		close_env_out(r);
-		r->len = 0;
 		return;
 	}
-	r->off += (size_t)n;
-	r->len -= (size_t)n;
+	r->env_off += (size_t)n;
+	if (r->env_off == r->env_len)
+		close_env_out(r);
 }
 
 /* ---- the loop ---- */
 
+/* Until the envelope goes in: SIGCHLD and signals, fd 1, the deadlines.
+ * Then: SIGCHLD, the queue's envelope pipe, no deadline. */
 static void loop(struct run *r)
 {
+	struct hiq *h = r->h;
 	struct pollfd p[2];
-	int copying, nfds;
+	int wait_ms;
+	nfds_t n;
 
-	while (!r->failed && r->h->queue.pid) {
-		copying = all_passed(r->h) && r->env_out >= 0;
+	while (!r->failed && h->queue.pid) {
+		if (!h->envelope_given && r->env_in < 0 && all_passed(h))
+			h->envelope_given = 1;      /* no return from here */
 		p[0].fd = r->sigfd;
 		p[0].events = POLLIN;
-		nfds = 1;
-		if (copying) {
-			p[1].fd = r->len ? r->env_out : r->env_in;
-			p[1].events = r->len ? POLLOUT : POLLIN;
-			nfds = 2;
-		}
-		if (poll(p, (nfds_t)nfds, clock_left(next_deadline(r))) < 0 &&
-		    errno != EINTR) {
+		p[1].fd = h->envelope_given ? r->env_out : r->env_in;
+		p[1].events = h->envelope_given ? POLLOUT : POLLIN;
+		n = p[1].fd >= 0 ? 2 : 1;
+		wait_ms = h->envelope_given ? -1 : clock_left(next_deadline(r));
+		if (poll(p, n, wait_ms) < 0 && errno != EINTR) {
 			set_error(r, "unable to poll");
 			break;
 		}
 		if (p[0].revents)
 			read_signals(r);
-		if (copying && p[1].revents && !r->failed)
-			copy_envelope(r, p[1].revents);
-		check_deadlines(r);
+		if (n == 2 && p[1].revents && !r->failed)
+			(h->envelope_given ? write_envelope : read_envelope)(r);
+		if (!h->envelope_given)
+			check_deadlines(r);
 	}
 }
 
@@ -487,22 +502,23 @@ static void wait_children(struct run *r, int ms)
 
 /* Whatever happened, nothing is left running and every child is reaped.
  * After a failure the queue's envelope pipe is closed before anything
- * else, so from then on it cannot queue the message. */
+ * else, so from then on it cannot queue the message.  Once the envelope
+ * went in, the queue is never killed: it may have committed. */
 static void finish(struct run *r)
 {
 	struct hiq *h = r->h;
 	size_t i;
 
-	if (r->failed) {
+	if (r->failed && !h->envelope_given) {
 		close_env_out(r);
 		for (i = 0; i < h->nfilters; i++)
 			kill_stage(&h->filter[i]);
 		wait_children(r, QUEUE_GRACE_MS);
 		kill_stage(&h->queue);
 	}
+	close_env_out(r);
 	while (running(h))
 		reap(r, 0);
-	close_env_out(r);
 }
 
 /* What the queue wrote on its fd 6, for an exit 82; it has exited, so
@@ -569,6 +585,7 @@ void hiq_run(struct hiq *h)
 	}
 	finish(&r);
 	read_queue_text(&r);
+	free(r.env);
 	if (r.sigfd >= 0)
 		close(r.sigfd);
 }

@@ -167,8 +167,10 @@ fresh
 filter 10-cat <<EOF
 run = $F/hiqfilter -p $T/10.pid cat
 EOF
+# The verdict comes 300 ms after the queue has the whole message: only
+# the envelope held back keeps it from being queued.
 filter 20-spam <<EOF
-run = $F/hiqfilter -p $T/20.pid exit 1
+run = $F/hiqfilter -p $T/20.pid late 1
 reject = 1
 EOF
 filter 30-cat <<EOF
@@ -261,6 +263,16 @@ EOF
 refused "the whole message's timeout" 52 'Ztimeout in the mail filters' \
 	': 10-slow killed [0-9]+ ms, queue .*: exit 52, timeout after 500 ms'
 check "... every child gone" gone_all "$T/10.pid" "$Q/pid"
+
+# Once the envelope went in, the queue decides: no timeout ends it.
+fresh 0.3
+sed -i "s|^queue = .*|queue = $F/hiqqueue -s 600 $Q|" "$T/hi-q.conf"
+filter 10-cat <<EOF
+run = $F/hiqfilter cat
+EOF
+hiq "$T/msg" "$T/env"
+want_rc "a queue slow after it has the envelope, past the timeout: exit 0" 0
+check "... and queued" queued
 
 # ---- the queue's own verdict passes through ----
 fresh 30 53
