@@ -105,11 +105,12 @@ $(BUILD)/tests/fixtures/%: $(BUILD)/obj/tests/fixtures/%.o
 # targets' own entry points, built here without the fuzzer.
 FUZZ_ENTRY_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/fuzz/*.c))
 
-$(BUILD)/tests/unit/fuzz_regress: $(BUILD)/obj/tests/unit/fuzz_regress.o $(FUZZ_ENTRY_OBJ) $(BUILD)/libqmailctl.a
+$(BUILD)/tests/unit/fuzz_regress: $(BUILD)/obj/tests/unit/fuzz_regress.o $(FUZZ_ENTRY_OBJ) $(BUILD)/obj/hi-q/config.o $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
 $(FUZZ_ENTRY_OBJ) $(BUILD)/obj/tests/unit/fuzz_regress.o: tests/fuzz/fuzz.h
+$(BUILD)/obj/tests/fuzz/fuzz_hiq.o: hi-q/hiq.h
 
 tests: $(PROGRAMS) $(UNIT_BIN) $(FIX_BIN)
 
@@ -159,7 +160,10 @@ $(FUZZ_DIR)/obj/%.o: %.c qmailctl/*.h tests/fuzz/fuzz.h
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/obj/tests/fuzz/common.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(SSL_LIBS)
 
-fuzz: $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_pidfile
+# fuzz_hiq reads hi-q's configuration with hi-q's own reader.
+$(FUZZ_DIR)/fuzz_hiq: $(FUZZ_DIR)/obj/hi-q/config.o
+
+fuzz: $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_pidfile $(FUZZ_DIR)/fuzz_hiq
 	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
 .PHONY: fuzz
