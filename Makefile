@@ -73,7 +73,7 @@ $(BUILD)/pido: $(BUILD)/obj/pido/pido.o $(BUILD)/libqmailctl.a
 
 $(BUILD)/hi-q: $(HIQ_OBJ) $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(HIQ_OBJ): hi-q/hiq.h
 
