@@ -81,6 +81,18 @@ static void set_cause(struct run *r, enum cause c, size_t filter)
 
 /* ---- starting a stage ---- */
 
+/* What close_range(CLOSE_RANGE_CLOEXEC) does, for kernels before 5.11. */
+static void cloexec_all(void)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	int fd;
+
+	if (max < 0 || max > 1 << 20)
+		max = 1 << 20;
+	for (fd = 3; fd < max; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
 /* In the child: the descriptors into place, everything else closed on
  * exec (fd 6 of qmail-smtpd first: it waits for that pipe's end before
  * it reads our exit code), the signal state a program expects; then the
@@ -97,7 +109,7 @@ static _Noreturn void child(char **argv, const int *from, const int *to,
 	 * across exec: a filter gets the default, as in a shell pipeline. */
 	signal(SIGPIPE, SIG_DFL);
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		goto fail;
+		cloexec_all();
 	/* Copies above every target first, so no dup2 overwrites a source. */
 	for (i = 0; i < n; i++)
 		if ((tmp[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)
@@ -430,6 +442,10 @@ static void write_envelope(struct run *r)
 {
 	ssize_t n;
 
+	if (r->env_off == r->env_len) {
+		close_env_out(r);       /* an empty envelope: EOF is all */
+		return;
+	}
 	n = write(r->env_out, r->env + r->env_off, r->env_len - r->env_off);
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
