@@ -98,8 +98,10 @@ int main(int argc, char **argv)
 	need_fd(0, "message");
 	need_fd(1, "envelope");
 	rfd = reply_fd();
-	if (hiq_load(file, &h, &e) < 0)
+	if (hiq_load(file, &h, &e) < 0) {
+		hiq_free(&h);
 		die(HIQ_CONFIG, "%s", e.text);
+	}
 	hiq_run(&h);
 	code = hiq_report(&h, rfd);
 	hiq_free(&h);

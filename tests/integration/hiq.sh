@@ -368,6 +368,53 @@ check "... NUL bytes and no final newline copied byte-exact" cmp -s "$T/nul" "$T
 "$SL" 0 <"$T/msg" >"$T/out" 2>"$T/err"; rc=$?
 want_rc "hi-q-spamlevel 0: usage, exit 100" 100
 
+# ---- under valgrind (memcheck): no error, no leak ----
+# vg_hiq DESC CODE: hi-q under valgrind with the filters in $D.  A child
+# whose exec fails exits at once with the parent's memory: not a leak.
+vg_hiq() {
+	valgrind -q --child-silent-after-fork=yes --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all \
+	    --error-exitcode=99 --log-file="$T/vg" \
+	    "$HIQ" -f "$T/hi-q.conf" <"$T/msg" 1<"$T/env" 2>"$T/err"
+	rc=$?
+	if [ "$rc" = "$2" ] && [ ! -s "$T/vg" ]; then ok "$1 under valgrind: exit $2, nothing reported"
+	else fail "$1 under valgrind (exit $rc, want $2)"; sed 's/^/# /' "$T/vg"; fi
+}
+case $BUILD in
+*/san) skip "an ASan build cannot run under valgrind; ASan checks it" ;;
+*)
+	if ! command -v valgrind >/dev/null 2>&1; then
+		skip "no valgrind"
+	else
+		fresh
+		filter 10-header <<EOF
+run = $F/hiqfilter header "X-Filtered: yes"
+EOF
+		filter 20-cat <<EOF
+run = $F/hiqfilter cat
+EOF
+		vg_hiq "2 filters, queued" 0
+		filter 30-spam <<EOF
+run = $F/hiqfilter exit 1
+reject = 1
+reply = no (#5.7.1)
+EOF
+		vg_hiq "a reject" 31
+		fresh
+		filter 10-slow <<EOF
+run = $F/hiqfilter sleep 60
+timeout = 0.3
+EOF
+		filter 20-gone <<EOF
+run = $T/no-such-filter
+on_failure = skip
+EOF
+		vg_hiq "a timeout after a skip" 71
+		echo "rnu = x" >"$D/10-slow"
+		vg_hiq "a configuration error" 55
+	fi
+	;;
+esac
+
 # ---- real spamc, real spamd (the shipped services/spamd) ----
 spamd_section() {
 	if [ ! -x /usr/sbin/spamd ] || [ ! -x /usr/bin/spamc ]; then
