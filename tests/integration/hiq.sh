@@ -368,6 +368,18 @@ check "... NUL bytes and no final newline copied byte-exact" cmp -s "$T/nul" "$T
 "$SL" 0 <"$T/msg" >"$T/out" 2>"$T/err"; rc=$?
 want_rc "hi-q-spamlevel 0: usage, exit 100" 100
 
+# ---- the man page lists every exit code hi-q/hiq.h defines ----
+awk '/^\.Sh EXIT STATUS/ { f = 1; next } /^\.Sh / { f = 0 } f' "$TOP/man/hi-q.8" >"$T/exit"
+codes=$(sed -n 's/^[[:space:]]*HIQ_[A-Z]* = \([0-9][0-9]*\),.*/\1/p' "$TOP/hi-q/hiq.h" | sort -un)
+missing=
+for c in $codes; do
+	grep -Eq "^\.It.*(^|[^0-9])$c([^0-9]|\$)" "$T/exit" || missing="$missing $c"
+done
+list=$(echo "$codes" | tr '\n' ' ')
+check "hi-q.8's EXIT STATUS has every code of hiq.h (${list% })" \
+	sh -c "test -n '$codes' && test -z '$missing'"
+[ -n "$missing" ] && note "no .It for:$missing"
+
 # ---- under valgrind (memcheck): no error, no leak ----
 # vg_hiq DESC CODE: hi-q under valgrind with the filters in $D.  A child
 # whose exec fails exits at once with the parent's memory: not a leak.
