@@ -274,6 +274,27 @@ hiq "$T/msg" "$T/env"
 want_rc "a queue slow after it has the envelope, past the timeout: exit 0" 0
 check "... and queued" queued
 
+# hi-q never reads the message: with 20 MB through a filter, what hi-q
+# has read (rchar of its one thread: /proc/PID/io adds the reaped
+# children's) stays far below 1 MB, and its fd 0 is /dev/null while the
+# queue works.
+fresh
+sed -i "s|^queue = .*|queue = $F/hiqqueue -s 1000 $Q|" "$T/hi-q.conf"
+filter 10-cat <<EOF
+run = $F/hiqfilter cat
+EOF
+"$HIQ" -f "$T/hi-q.conf" <"$T/big" 1<"$T/env" 2>"$T/err" &
+hpid=$!
+track_pid "$hpid"
+wait_for 20 test -s "$Q/envelope.tmp"
+rchar=$(sed -n 's/^rchar: //p' "/proc/$hpid/task/$hpid/io" 2>/dev/null)
+fd0=$(readlink "/proc/$hpid/fd/0" 2>/dev/null)
+wait "$hpid"; rc=$?
+want_rc "20 MB through 1 filter, the queue slow to commit: exit 0" 0
+check "... hi-q itself read ${rchar:-?} bytes, under 1 MB" test "${rchar:-99999999}" -lt 1048576
+check "... its fd 0 is /dev/null by then ($fd0)" test "$fd0" = /dev/null
+check "... and the message is queued byte-exact" cmp -s "$T/big" "$Q/message"
+
 # ---- the queue's own verdict passes through ----
 fresh 30 53
 filter 10-cat <<EOF
