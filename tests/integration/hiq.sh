@@ -372,6 +372,24 @@ rmdir "$D"
 bad_conf "no filter directory" "^hi-q: fatal: $D: unable to open directory: No such file or directory$"
 mkdir "$D"
 fresh
+# usage CODE PATTERN ARGS...: hi-q ARGS exits CODE with one line.
+usage() {
+	_want=$1 _pat=$2; shift 2
+	timeout 60 "$HIQ" "$@" <"$T/msg" 1<"$T/env" 2>"$T/err"; rc=$?
+	want_rc "hi-q $*: exit $_want" "$_want"
+	if one_line && grep -Eq "$_pat" "$T/err"; then ok "... in one line: $(cat "$T/err")"
+	else fail "... in one line matching $_pat"; show_log; fi
+}
+u='; usage: hi-q \[-f CONF\]$'
+usage 55 "^hi-q: fatal: unknown option -x$u" -x
+usage 55 "^hi-q: fatal: -f needs a file$u" -f
+usage 55 "^hi-q: fatal: no arguments are taken$u" -f "$T/hi-q.conf" extra
+timeout 60 "$HIQ" -f "$T/hi-q.conf" <&- 1<"$T/env" 2>"$T/err"; rc=$?
+want_rc "no fd 0: exit 54" 54
+check "... saying so" grep -qx 'hi-q: fatal: no message on descriptor 0' "$T/err"
+timeout 60 "$HIQ" -f "$T/hi-q.conf" <"$T/msg" >&- 2>"$T/err"; rc=$?
+want_rc "no fd 1: exit 54" 54
+check "... nothing queued" nothing_queued
 HIQ_CONF=$T/hi-q.conf timeout 60 "$HIQ" <"$T/msg" 1<"$T/env" 2>"$T/err"
 check "\$HIQ_CONF names the site file" queued
 
