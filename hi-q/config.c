@@ -12,10 +12,24 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define TIMEOUT_MAX_MS (86400L * 1000)
 /* What qmail-smtpd reads from fd 6 is at most 255 bytes, with the D/Z. */
 #define REPLY_MAX 200
+
+/* A file or directory anyone may write names programs anyone could make
+ * hi-q run, as qmail-smtpd's user, on every message: refused. */
+static int not_world_writable(const char *path, struct err *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return 0;       /* the reader says what is wrong with it */
+	if (st.st_mode & S_IWOTH)
+		return err_set(e, "%s: writable by everyone", path);
+	return 0;
+}
 
 /* Which keys a file has set, so a key set twice is an error. */
 struct seen {
@@ -257,7 +271,9 @@ static int load_filter(const char *dir, const char *name, struct stage *f,
 	fmt_buf(file, n, "%s/%s", dir, name);
 	f->name = xstrdup(name);
 	f->timeout_ms = HIQ_DEFAULT_FILTER_TIMEOUT_MS;
-	rc = conf_read_file(file, filter_line, &c, e);
+	rc = not_world_writable(file, e);
+	if (rc == 0)
+		rc = conf_read_file(file, filter_line, &c, e);
 	if (rc == 0 && !f->argv)
 		rc = err_set(e, "%s: no 'run'", file);
 	if (rc == 0 && !c.pass_set)
@@ -313,7 +329,8 @@ static int load_filters(struct hiq *h, struct err *e)
 	size_t i, n;
 	int rc = 0;
 
-	if (list_filters(h->filters_dir, &names, &n, e) < 0)
+	if (not_world_writable(h->filters_dir, e) < 0 ||
+	    list_filters(h->filters_dir, &names, &n, e) < 0)
 		return -1;
 	h->filter = xcalloc(n ? n : 1, sizeof *h->filter);
 	for (i = 0; i < n && rc == 0; i++) {
@@ -332,7 +349,8 @@ int hiq_load(const char *file, struct hiq *h, struct err *e)
 	h->file = xstrdup(file);
 	h->timeout_ms = HIQ_DEFAULT_TIMEOUT_MS;
 	h->queue.name = xstrdup("queue");
-	if (conf_read_file(file, site_line, &c, e) < 0)
+	if (not_world_writable(file, e) < 0 ||
+	    conf_read_file(file, site_line, &c, e) < 0)
 		return -1;
 	if (!h->queue.argv && conf_split(NULL, HIQ_DEFAULT_QUEUE, file,
 	    &h->queue.argv, e) < 0)

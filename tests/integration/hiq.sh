@@ -365,6 +365,16 @@ reject = 1
 EOF
 bad_conf "no run" "^hi-q: fatal: $D/10-x: no 'run'$"
 fresh
+filter 10-x <<EOF
+run = $F/hiqfilter cat
+EOF
+chmod o+w "$D/10-x"
+bad_conf "a filter file anyone may write" "^hi-q: fatal: $D/10-x: writable by everyone$"
+fresh
+chmod o+w "$D"
+bad_conf "a filter directory anyone may write" "^hi-q: fatal: $D: writable by everyone$"
+chmod o-w "$D"
+fresh
 rm "$T/hi-q.conf"
 bad_conf "no site file" "^hi-q: fatal: $T/hi-q.conf: unable to open: No such file or directory$"
 fresh
