@@ -224,9 +224,8 @@ static int start_queue(struct run *r, int in)
 	r->env_out = env[1];
 	r->text_fd = text[0];
 	if (rc > 0) {
+		/* Its verdict says why; the caller gets 81. */
 		q->verdict = V_NOSTART;
-		errno = 0;
-		snprintf(r->h->error, sizeof r->h->error, "%s", q->why);
 		set_cause(r, CAUSE_ERROR, 0);
 		return -1;
 	}

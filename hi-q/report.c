@@ -188,7 +188,7 @@ static void log_line(const struct hiq *h, int code, const char *text)
 		add(&l, ", timeout after %ld ms", h->timeout_ms);
 	if (h->cause == CAUSE_SIGNAL)
 		add(&l, ", stopped by signal %d", h->signal);
-	if (h->cause == CAUSE_ERROR)
+	if (h->cause == CAUSE_ERROR && h->error[0])
 		add(&l, ", %s", h->error);
 	/* The reply as the sender gets it; without a reply pipe, what it
 	 * would have been. */

@@ -296,6 +296,17 @@ check "... its fd 0 is /dev/null by then ($fd0)" test "$fd0" = /dev/null
 check "... and the message is queued byte-exact" cmp -s "$T/big" "$Q/message"
 
 # ---- the queue's own verdict passes through ----
+fresh
+sed -i "s|^queue = .*|queue = $T/no-such-queue|" "$T/hi-q.conf"
+filter 10-cat <<EOF
+run = $F/hiqfilter -p $T/10.pid cat
+EOF
+hiq "$T/msg" "$T/env"
+want_rc "a queue program that cannot start: exit 81" 81
+check "... the log says why, once" grep -Eq ": 10-cat killed [0-9]+ ms, queue failed \(unable to run $T/no-such-queue: No such file or directory\): exit 81$" "$T/err"
+# (killed maybe before it wrote its pidfile)
+check "... the filter gone" sh -c "test ! -s '$T/10.pid' || ! kill -0 \$(cat '$T/10.pid') 2>/dev/null"
+
 fresh 30 53
 filter 10-cat <<EOF
 run = $F/hiqfilter cat
