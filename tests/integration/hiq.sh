@@ -265,8 +265,8 @@ refused "the whole message's timeout" 52 'Ztimeout in the mail filters' \
 check "... every child gone" gone_all "$T/10.pid" "$Q/pid"
 
 # Once the envelope went in, the queue decides: no timeout ends it.
-fresh 0.3
-sed -i "s|^queue = .*|queue = $F/hiqqueue -s 600 $Q|" "$T/hi-q.conf"
+fresh 1
+sed -i "s|^queue = .*|queue = $F/hiqqueue -s 2000 $Q|" "$T/hi-q.conf"
 filter 10-cat <<EOF
 run = $F/hiqfilter cat
 EOF
