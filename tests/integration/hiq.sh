@@ -279,7 +279,7 @@ check "... and queued" queued
 # children's) stays far below 1 MB, and its fd 0 is /dev/null while the
 # queue works.
 fresh
-sed -i "s|^queue = .*|queue = $F/hiqqueue -s 1000 $Q|" "$T/hi-q.conf"
+sed -i "s|^queue = .*|queue = $F/hiqqueue -s 2000 $Q|" "$T/hi-q.conf"
 filter 10-cat <<EOF
 run = $F/hiqfilter cat
 EOF
