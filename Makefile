@@ -48,7 +48,10 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 FIX_SRC  = $(wildcard tests/fixtures/*.c)
 FIX_BIN  = $(FIX_SRC:tests/fixtures/%.c=$(BUILD)/tests/fixtures/%)
 
-PROGRAMS = $(BUILD)/qmailctl $(BUILD)/pido
+# hi-q: the filter pipeline in front of qmail-queue (hi-q/, hi-q(8)).
+HIQ_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hi-q/*.c))
+
+PROGRAMS = $(BUILD)/qmailctl $(BUILD)/pido $(BUILD)/hi-q $(BUILD)/hi-q-spamlevel
 
 all: $(PROGRAMS)
 
@@ -73,6 +76,16 @@ $(BUILD)/pido: $(BUILD)/obj/pido/pido.o $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
+$(BUILD)/hi-q: $(HIQ_OBJ) $(BUILD)/libqmailctl.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+
+# A filter for hi-q, standalone: it needs nothing of the library.
+$(BUILD)/hi-q-spamlevel: $(BUILD)/obj/hi-q/spamlevel/spamlevel.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
@@ -96,7 +109,7 @@ $(BUILD)/tests/fixtures/%: $(BUILD)/obj/tests/fixtures/%.o
 # targets' own entry points, built here without the fuzzer.
 FUZZ_ENTRY_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/fuzz/*.c))
 
-$(BUILD)/tests/unit/fuzz_regress: $(BUILD)/obj/tests/unit/fuzz_regress.o $(FUZZ_ENTRY_OBJ) $(BUILD)/libqmailctl.a
+$(BUILD)/tests/unit/fuzz_regress: $(BUILD)/obj/tests/unit/fuzz_regress.o $(FUZZ_ENTRY_OBJ) $(BUILD)/obj/hi-q/config.o $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
 
@@ -149,7 +162,10 @@ $(FUZZ_DIR)/obj/%.o: %.c
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/obj/tests/fuzz/common.o $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(SSL_LIBS)
 
-fuzz: $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_pidfile
+# fuzz_hiq reads hi-q's configuration with hi-q's own reader.
+$(FUZZ_DIR)/fuzz_hiq: $(FUZZ_DIR)/obj/hi-q/config.o
+
+fuzz: $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_pidfile $(FUZZ_DIR)/fuzz_hiq
 	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
 .PHONY: fuzz

@@ -64,10 +64,20 @@ for _f in qmail qmail.service qmail.default; do
 	    "init.d/$_f" >"$tmp/$_f" || die "unable to make $tmp/$_f"
 done
 
+# hi-q's example filters name hi-q-spamlevel where it is installed.
+mkdir -p "$tmp/hi-q.d" || die "unable to make $tmp/hi-q.d"
+for _f in services/hi-q.d/*; do
+	[ -f "$_f" ] || continue
+	sed -e "s|@SBINDIR@|$SBINDIR|g" "$_f" >"$tmp/hi-q.d/${_f##*/}" ||
+	    die "unable to make $tmp/hi-q.d/${_f##*/}"
+done
+
 # each FUNCTION: calls FUNCTION KIND MODE SOURCE TARGET for every file.
 each() {
 	"$1" prog 0755 "$BUILD/qmailctl" "$SBINDIR/qmailctl"
 	"$1" prog 0755 "$BUILD/pido" "$SBINDIR/pido"
+	"$1" prog 0755 "$BUILD/hi-q" "$SBINDIR/hi-q"
+	"$1" prog 0755 "$BUILD/hi-q-spamlevel" "$SBINDIR/hi-q-spamlevel"
 	for _m in man/*.[1-9]; do
 		[ -f "$_m" ] || continue
 		"$1" prog 0644 "$_m" "$MANDIR/man${_m##*.}/${_m##*/}"
@@ -83,6 +93,11 @@ each() {
 		esac
 		[ -f "$_s" ] || continue
 		"$1" conf 0644 "$_s" "$SYSCONFDIR/qmailctl/$_s"
+	done
+	"$1" conf 0644 services/hi-q.conf "$SYSCONFDIR/qmailctl/hi-q.conf"
+	for _s in "$tmp"/hi-q.d/*; do
+		[ -f "$_s" ] || continue
+		"$1" conf 0644 "$_s" "$SYSCONFDIR/qmailctl/hi-q.d/${_s##*/}"
 	done
 	for _s in services/stunnel/*.conf; do
 		[ -f "$_s" ] || continue
@@ -196,8 +211,9 @@ remove_log_dirs() {
 
 case ${1:-} in
 install)
-	if [ ! -x "$BUILD/qmailctl" ] || [ ! -x "$BUILD/pido" ]; then
-		die "no $BUILD/qmailctl or $BUILD/pido: run make first"
+	if [ ! -x "$BUILD/qmailctl" ] || [ ! -x "$BUILD/pido" ] ||
+	    [ ! -x "$BUILD/hi-q" ]; then
+		die "no $BUILD/qmailctl, $BUILD/pido or $BUILD/hi-q: run make first"
 	fi
 	each put
 	make_log_dirs
@@ -211,7 +227,7 @@ uninstall)
 	each remove
 	# our own directories, once empty; the shared ones stay
 	for _d in "$SYSCONFDIR/qmailctl/services" "$SYSCONFDIR/qmailctl/stunnel" \
-	    "$SYSCONFDIR/qmailctl" "$SYSCONFDIR/tcp"; do
+	    "$SYSCONFDIR/qmailctl/hi-q.d" "$SYSCONFDIR/qmailctl" "$SYSCONFDIR/tcp"; do
 		rmdir -- "$DESTDIR$_d" 2>/dev/null && echo "uninstall: removed $DESTDIR$_d/"
 	done
 	: # a directory left in place is not a failure

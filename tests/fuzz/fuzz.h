@@ -19,6 +19,9 @@
 /* The configuration parser: site config, service file, argv splitter. */
 int fuzz_conf_one(const uint8_t *data, size_t size);
 
+/* hi-q's site file and a filter file (hi-q/config.c). */
+int fuzz_hiq_one(const uint8_t *data, size_t size);
+
 /* The pidfile reader. */
 int fuzz_pidfile_one(const uint8_t *data, size_t size);
 

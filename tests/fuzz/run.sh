@@ -9,7 +9,7 @@ set -u
 
 dir=${FUZZ_DIR:-build/fuzz}
 secs=${FUZZ_SECONDS:-60}
-targets="conf pidfile"
+targets="conf pidfile hiq"
 here=$(dirname "$0")
 
 set -- $targets
@@ -23,7 +23,7 @@ for t in $targets; do
 	log=$dir/$t.log
 	# conf: room for the shipped site config and a service file in one
 	# input; pidfile: twice what a pidfile may be (PIDFILE_MAX).
-	case $t in conf) max=8192 ;; *) max=1024 ;; esac
+	case $t in conf|hiq) max=8192 ;; *) max=1024 ;; esac
 	regress=$here/regress/$t
 	[ -d "$regress" ] || regress=
 	# shellcheck disable=SC2086 # FUZZ_FLAGS is a list of options

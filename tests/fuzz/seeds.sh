@@ -1,6 +1,6 @@
 #!/bin/sh
 # seeds.sh DIR: writes the starting corpus of each fuzz target into
-# DIR/conf and DIR/pidfile (made if missing; what is there is kept, so a
+# DIR/conf, DIR/pidfile and DIR/hiq (made if missing; what is there is kept, so a
 # corpus grows from run to run).
 #
 # conf: the shipped site config and every shipped service file, each alone
@@ -12,7 +12,7 @@ set -eu
 
 out=${1:?usage: seeds.sh DIR}
 top=$(cd "$(dirname "$0")/../.." && pwd)
-mkdir -p "$out/conf" "$out/pidfile"
+mkdir -p "$out/conf" "$out/pidfile" "$out/hiq"
 
 # The shipped site names qmail's users, which a build host rarely has:
 # root stands in for them, so that ${uid:qmaild} succeeds and the
@@ -38,3 +38,5 @@ start=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f20)
 printf '%s\nstart %s\nboot %s\npgid %s\nsid %s\n' "$$" "$start" \
 	"$(cat /proc/sys/kernel/random/boot_id)" "$$" "$$" >"$out/pidfile/live"
 cp "$top"/tests/fuzz/seeds/pidfile/* "$out/pidfile/"
+# hiq: hi-q's shipped site file and examples, and the hand-written cases.
+cp "$top"/tests/fuzz/seeds/hiq/* "$out/hiq/"

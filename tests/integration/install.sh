@@ -22,6 +22,12 @@ expected() {
 	{
 		echo "755 ./usr/sbin/qmailctl"
 		echo "755 ./usr/sbin/pido"
+		echo "755 ./usr/sbin/hi-q"
+		echo "755 ./usr/sbin/hi-q-spamlevel"
+		echo "644 ./etc/qmailctl/hi-q.conf"
+		for _s in "$TOP"/services/hi-q.d/*; do
+			[ -f "$_s" ] && echo "644 ./etc/qmailctl/hi-q.d/${_s##*/}"
+		done
 		for _m in "$TOP"/man/*.[1-9]; do
 			[ -f "$_m" ] && echo "644 ./usr/share/man/man${_m##*.}/${_m##*/}"
 		done

@@ -34,6 +34,7 @@ struct target {
 static const struct target targets[] = {
 	{ "conf", fuzz_conf_one },
 	{ "pidfile", fuzz_pidfile_one },
+	{ "hiq", fuzz_hiq_one },
 };
 
 static char *slurp(const char *path, size_t *len)
