@@ -201,8 +201,8 @@ int cert_command(const struct site *site, char **args, int nargs,
 	if (lstat(file, &st) == 0 && !force)
 		refuse(file);
 	if (opts->dry_run) {
-		printf("cert: would write %s (CN %s, valid %d days, P-256)\n",
-		    file, host, CERTCMD_DAYS);
+		msg_line(1, "cert", NULL, "would write %s (CN %s, valid %d days, "
+		    "P-256)", file, host, CERTCMD_DAYS);
 		free_defaults(&us);
 		return EXIT_OK;
 	}
@@ -210,12 +210,12 @@ int cert_command(const struct site *site, char **args, int nargs,
 		die(EXIT_FAILED, "cert: %s", err.text);
 	gid = share_with_group(file, &us);
 	if (!opts->quiet) {
-		printf("cert: wrote %s (CN %s, expires in %d days)\n", file,
-		    host, CERTCMD_DAYS);
+		msg_line(1, "cert", NULL, "wrote %s (CN %s, expires in %d days)",
+		    file, host, CERTCMD_DAYS);
 		gr = gid != (gid_t)-1 ? getgrgid(gid) : NULL;
 		if (gid != (gid_t)-1)
-			printf("cert: %s: mode 0640, group %s%s%u%s: the key is "
-			    "readable by the services' group only\n", file,
+			msg_line(1, "cert", NULL, "%s: mode 0640, group %s%s%u%s: "
+			    "the key is readable by the services' group only", file,
 			    gr ? gr->gr_name : "", gr ? " (" : "",
 			    (unsigned)gid, gr ? ")" : "");
 	}

@@ -184,7 +184,7 @@ static void check_logger(struct unit *u, struct verdict *v)
 		    e->program);
 }
 
-static void check_cert(struct unit *u, struct verdict *v)
+static void judge_cert(struct unit *u, struct verdict *v)
 {
 	const char *file = u->svc->cert, *exposed;
 	struct cert_report r;
@@ -224,7 +224,7 @@ int do_check(struct unit *u)
 		check_probe(u, &v);
 		if (v.rank < RANK_CRITICAL) {
 			check_logger(u, &v);
-			check_cert(u, &v);
+			judge_cert(u, &v);
 		}
 	}
 	if (v.rank == RANK_OK && u->opts->quiet)

@@ -1,7 +1,7 @@
 /* check.h: `qmailctl check`, a monitoring plugin for every service.
  *
  * One line per service in the monitoring-plugins form:
- *     QMAILCTL OK - smtps ready in 18 ms, TLSv1.3, cert expires in 364 days
+ *     QMAILCTL OK - smtps ready in 18 ms, TLSv1.3, cert expires in 365 days
  * and the plugins' exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN),
  * which are not the LSB codes of the other commands. */
 #ifndef QMAILCTL_CHECK_H

@@ -177,7 +177,7 @@ struct table {
 	size_t n, cap;
 };
 
-static int collect(const struct proc_info *pi, void *arg)
+static int collect_member(const struct proc_info *pi, void *arg)
 {
 	struct table *t = arg;
 
@@ -215,7 +215,7 @@ int group_escaped(const struct group_id *g, pid_t *pids, int max)
 	size_t i;
 	int n = 0;
 
-	if (g->cgroup[0] || g->pgid <= 1 || proc_each(collect, &t) < 0) {
+	if (g->cgroup[0] || g->pgid <= 1 || proc_each(collect_member, &t) < 0) {
 		free(t.p);
 		return 0;
 	}

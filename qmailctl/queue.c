@@ -1,6 +1,7 @@
 /* queue.c: the queue's size and age through qmail-qstat and qmail-qread,
  * check's queue thresholds, and flush's qmail-tcpok (see queue.h). */
 #include "queue.h"
+#include "json.h"
 #include "exitcode.h"
 #include "msg.h"
 #include "report.h"
@@ -259,23 +260,10 @@ static void describe(const struct queue_stat *q, char *buf, size_t size)
 
 static void print_json(const struct site *site, const struct queue_stat *q)
 {
-	char home[PATH_MAX * 4 + 1];
-	size_t i, j = 0;
-	const char *h = site->qmail;
-
-	for (i = 0; h[i] && j < sizeof home - 7; i++) {
-		unsigned char c = (unsigned char)h[i];
-
-		if (c == '"' || c == '\\')
-			home[j++] = '\\';
-		if (c < 0x20)
-			j += (size_t)sprintf(home + j, "\\u%04x", c);
-		else
-			home[j++] = (char)c;
-	}
-	home[j] = 0;
-	printf("{\"qmail\":\"%s\",\"messages\":%ld,\"unpreprocessed\":%ld,"
-	    "\"listed\":%ld,", home, q->messages, q->todo, q->listed);
+	printf("{\"qmail\":");
+	json_string(stdout, site->qmail);
+	printf(",\"messages\":%ld,\"unpreprocessed\":%ld,\"listed\":%ld,",
+	    q->messages, q->todo, q->listed);
 	if (q->oldest)
 		printf("\"oldest\":{\"id\":%lu,\"queued\":%lld,\"age\":%lld}}\n",
 		    q->oldest_id, q->oldest, q->age);

@@ -95,7 +95,7 @@ static int drain(struct runprog *r, int fd, int is_out, struct linebuf *lb,
 
 /* Reads both pipes until EOF or the deadline, then reaps the child,
  * killing it first if time ran out. */
-static void collect(struct runprog *r, pid_t pid, int out, int err)
+static void collect_output(struct runprog *r, pid_t pid, int out, int err)
 {
 	long long deadline = clock_ms() + r->timeout_ms;
 	struct pollfd pf[2] = { { err, POLLIN, 0 }, { out, POLLIN, 0 } };
@@ -151,7 +151,7 @@ int runprog(struct runprog *r, struct err *e)
 	if (pid < 0)
 		err_sys(e, "unable to fork");
 	else
-		collect(r, pid, outpipe[0], errpipe[0]);
+		collect_output(r, pid, outpipe[0], errpipe[0]);
 	close(errpipe[0]);
 	if (outpipe[0] >= 0)
 		close(outpipe[0]);

@@ -5,6 +5,7 @@
  * "running").  Its lines go through the one writer (msg.h): program
  * names and paths come from the configuration. */
 #include "status.h"
+#include "json.h"
 #include "msg.h"
 #include "transition.h"
 #include "enable.h"
@@ -100,22 +101,6 @@ int status_text(struct unit *u)
 	if (u->opts->verbose)
 		describe_reach(u);
 	return code;
-}
-
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
 }
 
 static void json_element(FILE *f, const struct element *e)
