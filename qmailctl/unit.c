@@ -1,6 +1,7 @@
 /* unit.c: a service at run time: its elements, their pidfiles, what is
  * known about the processes they name (see unit.h). */
 #include "unit.h"
+#include "chain.h"
 #include "msg.h"
 #include "pidfile.h"
 #include "rundir.h"
@@ -18,14 +19,12 @@
 
 static void el_init(struct element *e, const struct unit *u, int which)
 {
-	const char *slash;
-
 	memset(e, 0, sizeof *e);
 	e->role = which == EL_RUN ? "run" : "log";
 	e->argv = which == EL_RUN ? u->svc->run : u->svc->log;
-	slash = strrchr(e->argv[0], '/');
+	/* Named as what runs: "setuidgid qmaill multilog" is multilog. */
 	snprintf(e->program, sizeof e->program, "%s",
-	    slash ? slash + 1 : e->argv[0]);
+	    chain_program(e->argv));
 	rundir_path(e->pidfile, sizeof e->pidfile, u->site->rundir,
 	    u->svc->name, which == EL_RUN ? ".pid" : ".log.pid");
 	e->handle = -1;
