@@ -1,7 +1,9 @@
 /* chain.c: daemontools' chain-loaders seen through (see chain.h). */
 #include "chain.h"
+#include "conf.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 /* A loader: its name, its getopt string (NULL: it takes no options),
@@ -138,4 +140,31 @@ const char *chain_program(char *const *argv)
 	if (chain_read(argv, &c, NULL) < 0)
 		return chain_base(argv[0]);
 	return chain_base(c.prog);
+}
+
+struct where {
+	const char *key;
+	char *buf;
+	size_t size;
+};
+
+static int note_where(void *ctx, const struct conf_kv *kv, struct err *e)
+{
+	struct where *w = ctx;
+
+	(void)e;
+	if (!strcmp(kv->key, w->key))
+		snprintf(w->buf, w->size, "%s", kv->where);
+	return 0;
+}
+
+int chain_err_at(const char *file, const char *key, struct err *e)
+{
+	char where[sizeof e->text];
+	struct where w = { key, where, sizeof where };
+	struct err ignored;
+
+	snprintf(where, sizeof where, "%s", file);
+	(void)conf_read_file(file, note_where, &w, &ignored);
+	return err_prefix(e, "%s: %s", where, key);
 }

@@ -47,4 +47,9 @@ typedef void chain_opt_fn(void *ctx, int letter, const char *arg);
 int chain_options(char *const *args, const char *optstring, const char *prog,
     chain_opt_fn *fn, void *ctx, struct err *e);
 
+/* Puts "FILE:LINE: key" in front of e, FILE:LINE being where key's (last)
+ * line in the service file is ("FILE: key" if it cannot be found), for a
+ * message about what an argv given there says.  Returns -1. */
+int chain_err_at(const char *file, const char *key, struct err *e);
+
 #endif

@@ -44,7 +44,7 @@ int multilog_load(struct service *svc, struct err *e)
 		return 0;
 	}
 	if (multilog_read(svc->log, &svc->multilog, e) < 0)
-		return err_prefix(e, "%s: log", svc->file);
+		return chain_err_at(svc->file, "log", e);
 	return 0;
 }
 

@@ -39,7 +39,7 @@ int multilog_read(char *const *argv, struct multilog *m, struct err *e);
 struct service;
 
 /* Fills svc->multilog (nothing to do without a log line); on failure e
- * names the service file ("FILE: log: setuidgid: no program to run"). */
+ * names the line ("FILE:LINE: log: setuidgid: no program to run"). */
 int multilog_load(struct service *svc, struct err *e);
 
 /* Where the current file stood before a start, so that only what was

@@ -105,7 +105,7 @@ int tcpserver_read(char *const *argv, char *const *env, struct tcpserver *t,
 int tcpserver_load(struct service *svc, struct err *e)
 {
 	if (tcpserver_read(svc->run, svc->env, &svc->tcpserver, e) < 0)
-		return err_prefix(e, "%s: run", svc->file);
+		return chain_err_at(svc->file, "run", e);
 	return 0;
 }
 

@@ -44,8 +44,8 @@ int tcpserver_read(char *const *argv, char *const *env, struct tcpserver *t,
 struct service;
 struct unit;
 
-/* Fills svc->tcpserver; on failure e names the service file
- * ("FILE: run: tcpserver: option -x needs an argument"). */
+/* Fills svc->tcpserver; on failure e names the line
+ * ("FILE:LINE: run: tcpserver: option -x needs an argument"). */
 int tcpserver_load(struct service *svc, struct err *e);
 
 /* The preflight check: the -x database exists (else exit 6, with its path)

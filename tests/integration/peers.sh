@@ -14,6 +14,22 @@
 make_site
 add_plain_services
 
+# --- lines tcpserver or a chain-loader would refuse: found at load ---
+add_service badopt <<'SVC'
+description = tcpserver would print its usage and exit 100
+run = tcpserver -vZ 127.0.0.1 1 true
+SVC
+q status badopt >"$T/out" 2>&1
+is_rc $? 6 "a run line tcpserver would refuse: exit 6 when loaded"
+check "... with FILE:LINE and tcpserver's complaint" grep -qx \
+	"qmailctl: fatal: $T/services/badopt:2: run: tcpserver: unknown option -Z" "$T/out"
+printf 'run = sleep 1\nlog = setuidgid qmaill\n' >"$T/services/badopt"
+q status badopt >"$T/out" 2>&1
+is_rc $? 6 "a log line whose chain-loader lacks a program: exit 6"
+check "... says which line" grep -qx \
+	"qmailctl: fatal: $T/services/badopt:2: log: setuidgid: no program to run" "$T/out"
+rm "$T/services/badopt"
+
 # --- the logger's own error (issue 14, item 1) ---
 add_service nolog <<'SVC'
 run = sh -c "echo status: exiting >&2; exec sleep 1000"
