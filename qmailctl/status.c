@@ -4,10 +4,13 @@
  * beside it and never masks it (a live logger with a dead server is not
  * "running"). */
 #include "status.h"
+#include "msg.h"
+#include "plan.h"
 #include "transition.h"
 #include "enable.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int state_code(const struct unit *u, const char **word)
@@ -74,6 +77,27 @@ static void describe_reach(const struct unit *u)
 		    (int)(run->id.pgid ? run->id.pgid : run->id.pid));
 }
 
+/* With -v: the configured argv behind each element's name (the name is
+ * what runs: multilog behind setuidgid, qmail-send that qmail-start
+ * became). */
+static void describe_argv(const struct unit *u)
+{
+	char *text = NULL, shown[2048];
+	size_t len = 0;
+	FILE *f;
+	int i;
+
+	for (i = 0; i < u->nel; i++) {
+		if (!(f = open_memstream(&text, &len)))
+			return;
+		plan_argv(f, u->el[i].argv);
+		fclose(f);
+		msg_escape(shown, sizeof shown, text, len);
+		printf("%s: %s: %s\n", u->svc->name, u->el[i].role, shown);
+		free(text);
+	}
+}
+
 int status_text(struct unit *u)
 {
 	char a[512], b[512];
@@ -94,8 +118,10 @@ int status_text(struct unit *u)
 		printf("%s: %s (%s, %s)%s\n", u->svc->name, word, a, b, off);
 	} else
 		printf("%s: %s (%s)%s\n", u->svc->name, word, a, off);
-	if (u->opts->verbose)
+	if (u->opts->verbose) {
+		describe_argv(u);
 		describe_reach(u);
+	}
 	return code;
 }
 

@@ -30,6 +30,27 @@ check "... says which line" grep -qx \
 	"qmailctl: fatal: $T/services/badopt:2: log: setuidgid: no program to run" "$T/out"
 rm "$T/services/badopt"
 
+# --- elements named as what runs, the configured argv with -v ---
+mkdir -p "$T/log/named"
+add_service named <<'SVC'
+run = ${fixtures}/qmail-standin -n 0 -r ${T}/record
+log = setuidgid root multilog t ${T}/log/named
+probe = none
+settle = 20
+SVC
+q start named >"$T/out" 2>&1
+is_rc $? 0 "a stand-in qmail-start behind setuidgid'd multilog starts"
+sed 's/^/# /' "$T/out"
+check "... the logger named multilog, not setuidgid" grep -q "^named: started (qmail-standin [0-9]*, multilog [0-9]*)" "$T/out"
+# qmail-start becomes qmail-send, as the stand-in renames itself.
+wait_for 5 sh -c "'$QMAILCTL' -f '$T/qmailctl.conf' status named | grep -q '(qmail-send '"
+q -v status named >"$T/out" 2>&1
+sed 's/^/# /' "$T/out"
+check "status names what runs now: qmail-send and multilog" grep -q "^named: running (qmail-send [0-9]* up .*, multilog [0-9]* up " "$T/out"
+check "... -v shows the configured argv of each" sh -c "grep -qx 'named: log: setuidgid root multilog t $T/log/named' '$T/out' &&
+	grep -qx 'named: run: $FIXTURES/qmail-standin -n 0 -r $T/record' '$T/out'"
+q stop named >/dev/null 2>&1
+
 # --- the logger's own error (issue 14, item 1) ---
 add_service nolog <<'SVC'
 run = sh -c "echo status: exiting >&2; exec sleep 1000"
