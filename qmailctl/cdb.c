@@ -159,6 +159,7 @@ static int make_tmp(const struct unit *u, struct db *db)
 			close(fd);
 			unlinkat(db->dirfd, db->tmpname, 0);
 		}
+		db->tmpname = NULL;     /* a name that exists is not ours */
 		return -1;
 	}
 	close(fd);
@@ -267,7 +268,6 @@ static int report_failure(const struct unit *u, const struct db *db,
 	char how[64], *msg = r->err, *nl;
 	long line = 0;
 
-	unlinkat(db->dirfd, db->tmpname, 0);  /* tcprules leaves it partial */
 	if (r->timed_out) {
 		sayerr(u, "tcprules %s: no result after %ld ms, killed",
 		    db->src, timeout_ms);
@@ -350,8 +350,6 @@ int do_cdb(struct unit *u)
 		existed = lstat(db.cdb, &before) == 0;
 		rc = run_tcprules(u, prog, &db, fd, timeout, &r);
 	}
-	if (rc < 0 && db.dirfd >= 0 && db.tmpname)
-		unlinkat(db.dirfd, db.tmpname, 0);
 	if (rc < 0 && r.err[0])
 		sayerr(u, "tcprules %s: %s", db.src, r.err);
 	else if (rc == 0 && (r.timed_out || !WIFEXITED(r.status) ||
@@ -359,6 +357,10 @@ int do_cdb(struct unit *u)
 		rc = report_failure(u, &db, &r, timeout);
 	else if (rc == 0 && (rc = confirm(u, &db, &before, existed)) == EXIT_OK)
 		say(u, "rebuilt %s from %s", db.cdb, db.src);
+	/* A failed tcprules leaves our file partial; after a rename the name
+	 * is gone, and nobody else can create it in this directory. */
+	if (rc != EXIT_OK && db.tmpname)
+		unlinkat(db.dirfd, db.tmpname, 0);
 	close(fd);
 	if (db.dirfd >= 0)
 		close(db.dirfd);
