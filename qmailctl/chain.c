@@ -1,6 +1,7 @@
 /* chain.c: daemontools' chain-loaders seen through (see chain.h). */
 #include "chain.h"
 #include "conf.h"
+#include "msg.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ int chain_options(char *const *args, const char *optstring, const char *prog,
     chain_opt_fn *fn, void *ctx, struct err *e)
 {
 	const char *w, *spec, *arg;
+	char shown[8];
 	size_t i;
 
 	for (i = 0; (w = args[i]) != NULL && w[0] == '-' && w[1]; i++) {
@@ -64,8 +66,9 @@ int chain_options(char *const *args, const char *optstring, const char *prog,
 		for (w++; *w; w++) {
 			spec = *w == ':' ? NULL : strchr(optstring, *w);
 			if (!spec)
-				return err_set(e, "%s: unknown option -%c",
-				    chain_base(prog), *w);
+				return err_set(e, "%s: unknown option -%s",
+				    chain_base(prog), msg_escape(shown,
+				    sizeof shown, w, 1));
 			if (spec[1] != ':') {
 				if (fn)
 					fn(ctx, *w, NULL);
