@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <pwd.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -15,6 +16,9 @@
 /* What is read of current at most: its last lines, not the whole file
  * (multilog's files grow to a megabyte and more). */
 #define TAIL_MAX 4096
+/* What the logger may write on its stderr during a start, at most: its
+ * error is a line, a logger that writes more is not saying why. */
+#define LOGGER_STDERR_MAX 65536
 
 int multilog_read(char *const *argv, struct multilog *m, struct err *e)
 {
@@ -149,32 +153,46 @@ void multilog_tail(const struct service *svc, const struct log_mark *mark,
 
 int logger_stderr_open(void)
 {
-	return memfd_create("qmailctl-logger-stderr", MFD_CLOEXEC |
+	int fd = memfd_create("qmailctl-logger-stderr", MFD_CLOEXEC |
 	    MFD_ALLOW_SEALING);
+
+	/* Its full size at once (sparse: no memory until written), sealed
+	 * against growing: a logger that writes without end during the start
+	 * fills LOGGER_STDERR_MAX bytes at most. */
+	if (fd >= 0 && (ftruncate(fd, LOGGER_STDERR_MAX) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 void logger_stderr_line(int fd, char *buf, size_t size)
 {
-	char text[TAIL_MAX];
-	struct stat st;
-	off_t from = 0;
+	char *text;
 	ssize_t n;
 
 	buf[0] = 0;
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (fd < 0)
 		return;
-	if (st.st_size > TAIL_MAX)
-		from = st.st_size - TAIL_MAX;
-	n = pread(fd, text, (size_t)(st.st_size - from), from);
-	if (n > 0)
+	text = xmalloc(LOGGER_STDERR_MAX);
+	n = pread(fd, text, LOGGER_STDERR_MAX, 0);
+	/* What was written ends at the last byte that is not the file's
+	 * own zero fill. */
+	while (n > 0 && text[n - 1] == 0)
+		n--;
+	if (n > TAIL_MAX)
+		last_line(text + n - TAIL_MAX, TAIL_MAX, buf, size);
+	else if (n > 0)
 		last_line(text, (size_t)n, buf, size);
+	free(text);
 }
 
 void logger_stderr_close(int fd)
 {
 	if (fd < 0)
 		return;
+	/* Empty, and it cannot grow: every later write is refused. */
 	(void)!ftruncate(fd, 0);
-	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SEAL);
 	close(fd);
 }

@@ -65,9 +65,10 @@ void multilog_tail(const struct service *svc, const struct log_mark *mark,
  * fails when the logger exits, so it is kept while the start is being
  * confirmed: in a memory file, not a pipe, because the logger lives on
  * after qmailctl has gone, and a pipe without a reader would kill it by
- * SIGPIPE at its next warning.  Afterwards the file is emptied and sealed
- * against growing: what the logger writes later is refused (as it was
- * lost in /dev/null before), and nothing accumulates.
+ * SIGPIPE at its next warning.  The file is sealed against growing from
+ * the start (64 KiB at most are kept); afterwards it is emptied: what the
+ * logger writes later is refused (as it was lost in /dev/null before),
+ * and nothing accumulates.
  *
  * logger_stderr_open: the fd to give the logger as its stderr, -1 for
  * /dev/null when the system has no memfd.  logger_stderr_line: its last

@@ -301,6 +301,23 @@ static void logger_stderr(void)
 	logger_stderr_line(fd, line, sizeof line);
 	is_str(line, "setuidgid: fatal: unknown account x",
 	    "the logger's own message comes back");
+	{
+		char chunk[1000];
+		long total = 36;
+		int i;
+		ssize_t w = 0;
+
+		memset(chunk, 'y', sizeof chunk);
+		chunk[sizeof chunk - 1] = '\n';
+		for (i = 0; i < 200 && (w = write(dup_fd, chunk,
+		    sizeof chunk)) > 0; i++)
+			total += w;
+		ok(w < 0 && total <= 65536,
+		    "a logger that writes without end fills 64 KiB at most");
+		logger_stderr_line(fd, line, sizeof line);
+		ok(strlen(line) > 0 && line[0] == 'y',
+		    "... and its last line comes back");
+	}
 	logger_stderr_close(fd);
 	ok(write(dup_fd, "later\n", 6) < 0,
 	    "after the start, what the logger writes is refused (nothing grows)");
