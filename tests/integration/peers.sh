@@ -41,7 +41,7 @@ SVC
 q start named >"$T/out" 2>&1
 is_rc $? 0 "a stand-in qmail-start behind setuidgid'd multilog starts"
 sed 's/^/# /' "$T/out"
-check "... the logger named multilog, not setuidgid" grep -q "^named: started (qmail-standin [0-9]*, multilog [0-9]*)" "$T/out"
+check "... the logger named multilog, not setuidgid" grep -Eq "^named: started \((qmail-standin|qmail-send) [0-9]+, multilog [0-9]+\)" "$T/out"
 # qmail-start becomes qmail-send, as the stand-in renames itself.
 wait_for 5 sh -c "'$QMAILCTL' -f '$T/qmailctl.conf' status named | grep -q '(qmail-send '"
 q -v status named >"$T/out" 2>&1
