@@ -176,8 +176,21 @@ is_rc $? 1 "a rules directory writable by others: exit 1"
 check "... refused, saying why" grep -q "^rules: failed: refusing rules directory $T/rules: writable by group or others" "$T/out"
 check "... the database untouched" cmp -s "$T/old.cdb" "$T/rules/r.cdb"
 chmod 1777 "$T/rules"
-q cdb rules >"$T/out" 2>&1
-is_rc $? 0 "a sticky root-owned rules directory: exit 0"
+rm -f "$T/rules/r.tmp"
+# In a sticky directory anyone may plant a name: nobody plants FILE.tmp.
+if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null &&
+    chmod 755 "$T" && setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    ln -s "$T/victim" "$T/rules/r.tmp" 2>/dev/null; then
+	q cdb rules >"$T/out" 2>&1
+	is_rc $? 0 "a sticky root-owned rules directory, nobody's FILE.tmp symlink planted: exit 0"
+	check "... root did not write through nobody's link" test "$(cat "$T/victim")" = precious
+	check "... and the database was rebuilt" grep -q "^rules: rebuilt $T/rules/r.cdb" "$T/out"
+else
+	q cdb rules >"$T/out" 2>&1
+	is_rc $? 0 "a sticky root-owned rules directory: exit 0"
+	skip "nobody's planted link" "no user nobody or setpriv"
+	skip "... and the database was rebuilt" "no user nobody or setpriv"
+fi
 chmod 755 "$T/rules"
 
 done_testing
