@@ -1,20 +1,27 @@
 /* cdb.c: rebuild a service's tcprules database from its source.
  *
- * tcprules itself writes FILE.tmp and renames it over FILE.cdb, so a
+ * tcprules itself writes a temporary file and renames it over FILE.cdb, so a
  * tcpserver never reads half a database and a source with a syntax error
  * leaves the old database in place.  What we add:
  *
- * - which files: the -x argument of the service's tcpserver and the
- *   source beside it (or the service's "rules" key);
- * - one build of a database at a time: two services may share a database,
- *   and so one FILE.tmp, and their workers run concurrently; the source
- *   is flock()ed while tcprules runs;
+ * - which files: the -x argument of the service's tcpserver (as
+ *   tcpserver_load() read it) and the source beside it (or the service's
+ *   "rules" key);
+ * - a rules directory that only root can change: tcprules runs as root
+ *   and opens its temporary file by name, following symlinks, so it
+ *   gets a name that qmailctl created itself (O_EXCL, unique) in a
+ *   directory that nobody else may write (or sticky and root's), never
+ *   FILE.tmp, which whoever can write the directory could have planted;
+ * - one build of a database at a time: two services may share a database
+ *   and their workers run concurrently; the source is flock()ed while
+ *   tcprules runs;
  * - a database readable by all (umask 022): tcpserver opens it for every
  *   connection, after it has dropped to its -u user;
  * - confirmation: "rebuilt" only when a new file (rename gives it a new
  *   inode) at least a cdb header long is in place;
  * - tcprules' own complaint, with the line number it does not give. */
 #include "cdb.h"
+#include "atomic.h"
 #include "clock.h"
 #include "msg.h"
 #include "runprog.h"
@@ -40,16 +47,18 @@
 #define LOCK_POLL_MS 10
 /* Every cdb begins with a table of 256 (position, length) pairs. */
 #define CDB_HEADER_SIZE 2048
-/* The options of tcpserver (ucspi-tcp 0.88) that take an argument; its
- * getopt string is "dDvqQhHrR1UXx:t:u:g:l:b:B:c:pPoO". */
-#define TCPSERVER_OPTARGS "xtuglbBc"
+/* A temporary name that exists already is someone's: the next number is
+ * tried, this many times. */
+#define TMP_TRIES 16
 /* How tcprules reports a line it cannot parse; the line follows. */
 #define PARSE_ERROR "unable to parse this line: "
 
 struct db {
 	char src[PATH_MAX];     /* FILE.rules: what the administrator edits */
 	char cdb[PATH_MAX];     /* FILE.cdb: what tcpserver -x reads */
-	char tmp[PATH_MAX];     /* FILE.tmp: tcprules writes it, then renames */
+	char tmp[PATH_MAX];     /* ours: tcprules writes it, then renames */
+	int dirfd;              /* the checked directory of cdb and tmp */
+	const char *tmpname;    /* tmp's name in it */
 };
 
 struct run {
@@ -57,43 +66,6 @@ struct run {
 	int status;             /* its wait status */
 	int timed_out;          /* it was killed after the timeout */
 };
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
-/* The -x argument of tcpserver in argv, or NULL.  tcpserver may follow
- * wrappers (argv0, envdir); its options are scanned as its getopt does:
- * clustered (-Hx FILE, -xFILE), up to "--" or the first non-option; the
- * last -x wins. */
-static const char *tcpserver_rules(char *const *argv)
-{
-	const char *found = NULL, *opt, *arg;
-	size_t i = 0;
-
-	while (argv[i] && strcmp(base_name(argv[i]), "tcpserver"))
-		i++;
-	if (!argv[i])
-		return NULL;
-	for (i++; argv[i] && argv[i][0] == '-' && argv[i][1]; i++) {
-		if (!strcmp(argv[i], "--"))
-			break;
-		for (opt = argv[i] + 1; *opt && !strchr(TCPSERVER_OPTARGS,
-		    *opt); opt++)
-			;
-		if (!*opt)
-			continue;       /* flags only */
-		arg = opt[1] ? opt + 1 : argv[++i];
-		if (!arg)
-			break;
-		if (*opt == 'x')
-			found = arg;
-	}
-	return found;
-}
 
 /* path with the suffix from replaced by to (or to appended), absolute:
  * a relative path is taken against dir, as tcpserver, running in dir,
@@ -119,7 +91,7 @@ static int derive(char *buf, size_t size, const char *dir, const char *path,
  * why) if the names are unusable. */
 static int find_db(const struct unit *u, struct db *db)
 {
-	const char *x = tcpserver_rules(u->svc->run), *rules = u->svc->rules;
+	const char *x = u->svc->tcpserver.rules, *rules = u->svc->rules;
 	const char *dir = u->svc->directory;
 	int bad;
 
@@ -134,18 +106,64 @@ static int find_db(const struct unit *u, struct db *db)
 		bad |= derive(db->cdb, sizeof db->cdb, dir, rules, ".rules",
 		    ".cdb");
 	}
-	bad |= derive(db->tmp, sizeof db->tmp, dir, db->cdb, ".cdb", ".tmp");
 	if (bad) {
 		sayerr(u, "tcprules file names too long (database %.200s)",
 		    x ? x : rules);
 		return -1;
 	}
-	if (!strcmp(db->src, db->cdb) || !strcmp(db->src, db->tmp)) {
+	if (!strcmp(db->src, db->cdb)) {
 		sayerr(u, "the tcprules source %s would be overwritten by its "
 		    "own database", db->src);
 		return -1;
 	}
 	return 1;
+}
+
+/* The database's directory, checked as the pidfile writer checks its own
+ * (atomic_dir_safe), and in it a new empty file of ours for tcprules to
+ * fill, mode 0644 whatever the umask.  -1 (said why) if either fails. */
+static int make_tmp(const struct unit *u, struct db *db)
+{
+	char dir[PATH_MAX];
+	const char *base = strrchr(db->cdb, '/') + 1;   /* cdb is absolute */
+	int fd = -1, n, len;
+
+	snprintf(dir, sizeof dir, "%.*s", (int)(base - 1 - db->cdb), db->cdb);
+	if ((db->dirfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) < 0 || atomic_dir_safe(db->dirfd) < 0) {
+		if (errno == EPERM)
+			sayerr(u, "refusing rules directory %s: writable by "
+			    "group or others and not a sticky directory of "
+			    "root's", dir);
+		else
+			sayerr(u, "unable to open directory %s: %s", dir,
+			    strerror(errno));
+		return -1;
+	}
+	for (n = 0; n < TMP_TRIES && fd < 0; n++) {
+		len = snprintf(db->tmp, sizeof db->tmp, "%s/.%s.%d.%d.tmp", dir,
+		    base, (int)getpid(), n);
+		if (len < 0 || (size_t)len >= sizeof db->tmp) {
+			errno = ENAMETOOLONG;
+			break;
+		}
+		db->tmpname = db->tmp + strlen(dir) + 1;
+		fd = openat(db->dirfd, db->tmpname, O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd < 0 || fchmod(fd, 0644) < 0) {
+		sayerr(u, "unable to create %s: %s", db->tmp, strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlinkat(db->dirfd, db->tmpname, 0);
+		}
+		db->tmpname = NULL;     /* a name that exists is not ours */
+		return -1;
+	}
+	close(fd);
+	return 0;
 }
 
 /* Opens the source, which becomes tcprules' stdin, and locks it for the
@@ -250,7 +268,6 @@ static int report_failure(const struct unit *u, const struct db *db,
 	char how[64], *msg = r->err, *nl;
 	long line = 0;
 
-	unlink(db->tmp);        /* tcprules leaves its partial FILE.tmp */
 	if (r->timed_out) {
 		sayerr(u, "tcprules %s: no result after %ld ms, killed",
 		    db->src, timeout_ms);
@@ -305,8 +322,9 @@ int do_cdb(struct unit *u)
 	struct stat before;
 	struct db db;
 	struct run r;
-	int fd, rc, existed;
+	int fd, rc, existed = 0;
 
+	memset(&r, 0, sizeof r);
 	if ((rc = find_db(u, &db)) <= 0) {
 		if (rc == 0)
 			say(u, "no tcprules database");
@@ -325,15 +343,26 @@ int do_cdb(struct unit *u)
 		return EXIT_FAILED;
 	if ((fd = open_source(u, &db, timeout)) < 0)
 		return EXIT_FAILED;
-	existed = lstat(db.cdb, &before) == 0;
-	rc = run_tcprules(u, prog, &db, fd, timeout, &r);
-	if (rc < 0)
+	db.dirfd = -1;
+	db.tmpname = NULL;
+	rc = make_tmp(u, &db);
+	if (rc == 0) {
+		existed = lstat(db.cdb, &before) == 0;
+		rc = run_tcprules(u, prog, &db, fd, timeout, &r);
+	}
+	if (rc < 0 && r.err[0])
 		sayerr(u, "tcprules %s: %s", db.src, r.err);
-	else if (r.timed_out || !WIFEXITED(r.status) ||
-	    WEXITSTATUS(r.status) != 0)
+	else if (rc == 0 && (r.timed_out || !WIFEXITED(r.status) ||
+	    WEXITSTATUS(r.status) != 0))
 		rc = report_failure(u, &db, &r, timeout);
-	else if ((rc = confirm(u, &db, &before, existed)) == EXIT_OK)
+	else if (rc == 0 && (rc = confirm(u, &db, &before, existed)) == EXIT_OK)
 		say(u, "rebuilt %s from %s", db.cdb, db.src);
+	/* A failed tcprules leaves our file partial; after a rename the name
+	 * is gone, and nobody else can create it in this directory. */
+	if (rc != EXIT_OK && db.tmpname)
+		unlinkat(db.dirfd, db.tmpname, 0);
 	close(fd);
+	if (db.dirfd >= 0)
+		close(db.dirfd);
 	return rc < 0 ? EXIT_FAILED : rc;
 }

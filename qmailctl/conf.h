@@ -16,6 +16,8 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "multilog.h"
+#include "tcpserver.h"
 
 #define CONF_DEFAULT_FILE "/etc/qmailctl/qmailctl.conf"
 #define CONF_DEFAULT_RUNDIR "/run/qmailctl"
@@ -111,6 +113,11 @@ struct service {
 	unsigned long long memory;  /* bytes; 0 = no limit */
 	int reload_signal;      /* what `reload` sends; 0: nothing to reload */
 	int flush_signal;       /* what `flush` sends; 0: not a queue */
+	/* What the run and log lines say to tcpserver and multilog, read
+	 * once after conf_load_service() by tcpserver_load() and
+	 * multilog_load(): pointers into run, log and env. */
+	struct tcpserver tcpserver;
+	struct multilog multilog;
 };
 
 /* Reads the site config.  A missing file is an error.  Unknown keys are

@@ -316,7 +316,9 @@ static size_t load_units(const struct site *site, char **names,
 	*svcs = xcalloc(n, sizeof **svcs);
 	*units = xcalloc(n, sizeof **units);
 	for (i = 0; i < n; i++) {
-		if (conf_load_service(site, names[i], &(*svcs)[i], &err) < 0)
+		if (conf_load_service(site, names[i], &(*svcs)[i], &err) < 0 ||
+		    tcpserver_load(&(*svcs)[i], &err) < 0 ||
+		    multilog_load(&(*svcs)[i], &err) < 0)
 			die(EXIT_CONFIG, "%s", err.text);
 		unit_init(&(*units)[i], site, &(*svcs)[i], &opts);
 	}

@@ -3,12 +3,14 @@
  * its config (a process) after what we can read ourselves.
  *
  * 1. Its working directory exists.
- * 2. For a service with "cert": the certificate is usable by the user its
+ * 2. For a service run by tcpserver: its -x database is there, and the
+ *    program it runs is installed (tcpserver.h).
+ * 3. For a service with "cert": the certificate is usable by the user its
  *    TLS program runs as (cert.h).
- * 3. For a service that runs stunnel: its config is one for inetd mode,
+ * 4. For a service that runs stunnel: its config is one for inetd mode,
  *    the program it execs and the certificate it loads are there, and
  *    stunnel accepts the config (stunnel.h).
- * 4. For a POP3 service: the checkpassword program qmail-popup runs is
+ * 5. For a POP3 service: the checkpassword program qmail-popup runs is
  *    there and may be run by the POP3 user (checkpassword.h). */
 #include "preflight.h"
 #include "checkpassword.h"
@@ -49,77 +51,11 @@ void preflight_warn(const struct unit *u, const char *fmt, ...)
 
 /* ---- who the TLS program runs as ---- */
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
-/* As tcpserver's scan_ulong: the leading digits, 0 if there are none. */
-static unsigned long leading_number(const char *s)
-{
-	unsigned long v = 0;
-
-	for (; *s >= '0' && *s <= '9'; s++)
-		v = v * 10 + (unsigned long)(*s - '0');
-	return v;
-}
-
-static const char *env_value(const struct service *svc, const char *name)
-{
-	size_t n = strlen(name), i;
-
-	for (i = 0; svc->env[i]; i++)
-		if (!strncmp(svc->env[i], name, n) && svc->env[i][n] == '=')
-			return svc->env[i] + n + 1;
-	return NULL;
-}
-
-/* tcpserver's options (ucspi-tcp 0.88: "dDvqQhHrR1UXx:t:u:g:l:b:B:c:pPoO"),
- * in order, clustered or not, up to the first word that is not one. */
-static void tcpserver_ids(const struct service *svc, char *const *argv,
-    uid_t *uid, gid_t *gid)
-{
-	const char *with_arg = "xtuglbBc", *w, *arg;
-	size_t i;
-
-	for (i = 1; (w = argv[i]) != NULL && w[0] == '-' && w[1]; i++) {
-		if (!strcmp(w, "--"))
-			return;
-		for (w++; *w; w++) {
-			if (*w == 'U') {
-				if ((arg = env_value(svc, "UID")) != NULL)
-					*uid = (uid_t)leading_number(arg);
-				if ((arg = env_value(svc, "GID")) != NULL)
-					*gid = (gid_t)leading_number(arg);
-				continue;
-			}
-			if (!strchr(with_arg, *w))
-				continue;
-			arg = w[1] ? w + 1 : argv[++i];
-			if (!arg)
-				return;
-			if (*w == 'u')
-				*uid = (uid_t)leading_number(arg);
-			else if (*w == 'g')
-				*gid = (gid_t)leading_number(arg);
-			break;
-		}
-	}
-}
-
+/* Read once, when the service was loaded (tcpserver.h). */
 void preflight_ids(const struct service *svc, uid_t *uid, gid_t *gid)
 {
-	size_t i;
-
-	*uid = 0;
-	*gid = 0;
-	for (i = 0; svc->run[i]; i++)
-		if (!strcmp(base_name(svc->run[i]), "tcpserver")) {
-			tcpserver_ids(svc, svc->run + i, uid, gid);
-			return;
-		}
+	*uid = svc->tcpserver.uid;
+	*gid = svc->tcpserver.gid;
 }
 
 int preflight_cert(const struct unit *u, struct cert_report *r)
@@ -171,6 +107,7 @@ int preflight(struct unit *u)
 	int rc;
 
 	if ((rc = check_directory(u)) != EXIT_OK ||
+	    (rc = tcpserver_check(u)) != EXIT_OK ||
 	    (rc = check_cert(u)) != EXIT_OK ||
 	    (rc = check_stunnel(u)) != EXIT_OK)
 		return rc;

@@ -20,10 +20,10 @@
  * "NAME: warning: ..." lines on stderr and do not stop the start. */
 int preflight(struct unit *u);
 
-/* The uid and gid the programs tcpserver runs for the service get:
- * tcpserver's -u UID and -g GID (numeric, as tcpserver takes them), or
- * with -U the UID and GID of the service's env lines.  0 where not set,
- * as tcpserver then keeps root's. */
+/* The uid and gid the programs tcpserver runs for the service get, as
+ * tcpserver_load() read them (tcpserver.h): -u and -g, or with -U the UID
+ * and GID of envuidgid or the env lines.  0 where not set, as tcpserver
+ * then keeps root's. */
 void preflight_ids(const struct service *svc, uid_t *uid, gid_t *gid);
 
 /* cert_check() of the service's "cert" for the uid and gid from

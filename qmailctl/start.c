@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "group.h"
 #include "msg.h"
+#include "multilog.h"
 #include "preflight.h"
 #include "probe.h"
 #include "rundir.h"
@@ -48,6 +49,8 @@ struct started {
 	char why[1024];         /* why the start failed */
 	char tls[128];          /* what the probe negotiated */
 	long long t0;
+	int log_err;            /* the logger's stderr (multilog.h), or -1 */
+	struct log_mark mark;   /* where its current file stood before */
 };
 
 /* Resolves argv[0] of every element in the service's PATH. */
@@ -129,7 +132,7 @@ static char **argv_copy(char *const *argv)
 }
 
 static int spawn_element(struct unit *u, int which, const char *path,
-    char **env, int in, int out, struct started *st)
+    char **env, int in, int out, int err, struct started *st)
 {
 	struct element *e = &u->el[which];
 	struct spawn_req rq;
@@ -145,7 +148,7 @@ static int spawn_element(struct unit *u, int which, const char *path,
 	rq.pidfile_dir = u->rundir->fd;
 	rq.fd_in = in;
 	rq.fd_out = out;
-	rq.fd_err = out;
+	rq.fd_err = err;
 	rq.new_group = 1;
 	rq.memory = which == EL_RUN ? u->svc->memory : 0;
 	rq.cgroup = which == EL_RUN ? u->cgroup : NULL;
@@ -184,10 +187,11 @@ static int spawn_all(struct unit *u, char paths[EL_MAX][PATH_MAX],
 		    strerror(errno));
 		goto out;
 	}
-	if (u->nel == 2 &&
-	    spawn_element(u, EL_LOG, paths[EL_LOG], env, pipefd[0], -1, st) < 0)
+	if (u->nel == 2 && spawn_element(u, EL_LOG, paths[EL_LOG], env,
+	    pipefd[0], -1, st->log_err, st) < 0)
 		goto out;
-	rc = spawn_element(u, EL_RUN, paths[EL_RUN], env, -1, pipefd[1], st);
+	rc = spawn_element(u, EL_RUN, paths[EL_RUN], env, -1, pipefd[1],
+	    pipefd[1], st);
 out:
 	if (pipefd[0] >= 0) {
 		close(pipefd[0]);
@@ -197,28 +201,49 @@ out:
 	return rc;
 }
 
-/* If an element has exited, says which and how, and returns 1. */
+/* Has e exited?  Reaps it (our child) and describes how into how. */
+static int has_exited(struct element *e, int *status, char *how,
+    size_t size)
+{
+	struct pollfd pf = { e->handle, POLLIN, 0 };
+
+	if (e->handle < 0 || poll(&pf, 1, 0) <= 0)
+		return 0;
+	*status = 0;
+	if (e->child > 0 && waitpid(e->child, status, 0) == e->child) {
+		e->child = 0;
+		fmt_wstatus(how, size, *status);
+	} else
+		snprintf(how, size, "exited");
+	return 1;
+}
+
+/* If an element has exited, says which and how, and returns 1.  A logger
+ * that failed is the cause when both are gone (the server then dies of
+ * the broken pipe), and says why in its own words; a logger that exited
+ * 0 only saw the server's end. */
 static int element_exited(struct unit *u, struct started *st)
 {
-	char how[64];
-	int i, status;
+	struct element *run = &u->el[EL_RUN], *log = &u->el[EL_LOG];
+	char how[EL_MAX][64], line[512];
+	int gone[EL_MAX] = { 0, 0 }, status[EL_MAX] = { 0, 0 }, i;
 
-	for (i = 0; i < u->nel; i++) {
-		struct element *e = &u->el[i];
-		struct pollfd pf = { e->handle, POLLIN, 0 };
-
-		if (e->handle < 0 || poll(&pf, 1, 0) <= 0)
-			continue;
-		if (waitpid(e->child, &status, 0) == e->child) {
-			e->child = 0;
-			fmt_wstatus(how, sizeof how, status);
-		} else
-			snprintf(how, sizeof how, "exited");
-		snprintf(st->why, sizeof st->why, "%s %d %s", e->program,
-		    (int)e->id.pid, how);
+	for (i = 0; i < u->nel; i++)
+		gone[i] = has_exited(&u->el[i], &status[i], how[i],
+		    sizeof how[i]);
+	if (u->nel == 2 && gone[EL_LOG] && (!gone[EL_RUN] ||
+	    !WIFEXITED(status[EL_LOG]) || WEXITSTATUS(status[EL_LOG]))) {
+		logger_stderr_line(st->log_err, line, sizeof line);
+		snprintf(st->why, sizeof st->why, "logger %s %d %s%s%s",
+		    log->program, (int)log->id.pid, how[EL_LOG],
+		    line[0] ? ": " : "", line);
 		return 1;
 	}
-	return 0;
+	if (!gone[EL_RUN])
+		return 0;
+	snprintf(st->why, sizeof st->why, "%s %d %s", run->program,
+	    (int)run->id.pid, how[EL_RUN]);
+	return 1;
 }
 
 static int settle(struct unit *u, long long deadline, struct started *st)
@@ -352,61 +377,6 @@ static int prepare_cgroup(struct unit *u)
 	return EXIT_OK;
 }
 
-/* The last line the logger wrote, if it is multilog and we can find it:
- * what a failing server said is usually the best explanation there is. */
-static int is_multilog(const char *word)
-{
-	const char *slash = strrchr(word, '/');
-
-	return !strcmp(slash ? slash + 1 : word, "multilog");
-}
-
-static void log_tail(const struct unit *u, char *buf, size_t size)
-{
-	char path[PATH_MAX + 16], text[4096], *line, *end;
-	const char *dir = NULL;
-	ssize_t n;
-	int fd, i;
-
-	buf[0] = 0;
-	if (u->nel < 2)
-		return;
-	/* multilog may come after setuidgid or softlimit: its directory is
-	 * its last argument that is a path. */
-	for (i = 0; u->svc->log[i] && !is_multilog(u->svc->log[i]); i++)
-		;
-	for (; u->svc->log[i]; i++)
-		if (u->svc->log[i][0] == '/' || u->svc->log[i][0] == '.')
-			dir = u->svc->log[i];
-	if (!dir)
-		return;
-	if (dir[0] == '/')
-		snprintf(path, sizeof path, "%s/current", dir);
-	else
-		snprintf(path, sizeof path, "%s/%s/current", u->svc->directory,
-		    dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return;
-	if (lseek(fd, 0, SEEK_END) > (off_t)sizeof text - 1)
-		lseek(fd, -(off_t)(sizeof text - 1), SEEK_END);
-	else
-		lseek(fd, 0, SEEK_SET);
-	n = read(fd, text, sizeof text - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	text[n] = 0;
-	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
-		text[--n] = 0;
-	line = strrchr(text, '\n');
-	line = line ? line + 1 : text;
-	/* multilog's t prefix: "@4000000065a1b2c3...  " */
-	if (line[0] == '@' && (end = strchr(line, ' ')) != NULL)
-		line = end + 1;
-	snprintf(buf, size, "%.*s", (int)size - 1, line);
-}
-
 int start_locked(struct unit *u)
 {
 	char paths[EL_MAX][PATH_MAX], tail[512], took[32];
@@ -433,17 +403,22 @@ int start_locked(struct unit *u)
 		return rc;
 
 	memset(&st, 0, sizeof st);
+	st.log_err = u->nel == 2 ? logger_stderr_open() : -1;
+	multilog_mark(u->svc, &st.mark);
 	st.t0 = clock_ms();
 	deadline = st.t0 + unit_timeout(u, u->svc->start_timeout_ms);
 	if (spawn_all(u, paths, &st) < 0 || wait_ready(u, deadline, &st) < 0) {
 		start_abort(u);
-		log_tail(u, tail, sizeof tail);
+		logger_stderr_close(st.log_err);
+		/* What the server said during this start, never before it. */
+		multilog_tail(u->svc, &st.mark, tail, sizeof tail);
 		if (tail[0])
 			sayerr(u, "%s (log: %s)", st.why, tail);
 		else
 			sayerr(u, "%s", st.why);
 		return EXIT_FAILED;
 	}
+	logger_stderr_close(st.log_err);
 	fmt_duration(took, sizeof took, (double)(clock_ms() - st.t0) / 1000);
 	el_name_running(run);
 	el_name_running(log);

@@ -7,10 +7,12 @@
 #include "status.h"
 #include "json.h"
 #include "msg.h"
+#include "plan.h"
 #include "transition.h"
 #include "enable.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int state_code(const struct unit *u, const char **word)
@@ -77,6 +79,19 @@ static void describe_reach(const struct unit *u)
 		    (int)(run->id.pgid ? run->id.pgid : run->id.pid));
 }
 
+/* With -v: the configured argv behind each element's name (the name is
+ * what runs: multilog behind setuidgid, qmail-send that qmail-start
+ * became). */
+static void describe_argv(const struct unit *u)
+{
+	char argv[4096];
+	int i;
+
+	for (i = 0; i < u->nel; i++)
+		msg_line(1, u->svc->name, NULL, "%s: %s", u->el[i].role,
+		    plan_argv(argv, sizeof argv, u->el[i].argv));
+}
+
 int status_text(struct unit *u)
 {
 	char a[512], b[512];
@@ -98,8 +113,10 @@ int status_text(struct unit *u)
 		    off);
 	} else
 		msg_line(1, u->svc->name, NULL, "%s (%s)%s", word, a, off);
-	if (u->opts->verbose)
+	if (u->opts->verbose) {
+		describe_argv(u);
 		describe_reach(u);
+	}
 	return code;
 }
 

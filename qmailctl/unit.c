@@ -1,6 +1,7 @@
 /* unit.c: a service at run time: its elements, their pidfiles, what is
  * known about the processes they name (see unit.h). */
 #include "unit.h"
+#include "chain.h"
 #include "msg.h"
 #include "pidfile.h"
 #include "rundir.h"
@@ -17,16 +18,19 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Named as what runs: "setuidgid qmaill multilog" is multilog. */
+static void el_name(struct element *e)
+{
+	snprintf(e->program, sizeof e->program, "%s",
+	    chain_program(e->argv));
+}
+
 static void el_init(struct element *e, const struct unit *u, int which)
 {
-	const char *slash;
-
 	memset(e, 0, sizeof *e);
 	e->role = which == EL_RUN ? "run" : "log";
 	e->argv = which == EL_RUN ? u->svc->run : u->svc->log;
-	slash = strrchr(e->argv[0], '/');
-	snprintf(e->program, sizeof e->program, "%s",
-	    slash ? slash + 1 : e->argv[0]);
+	el_name(e);
 	rundir_path(e->pidfile, sizeof e->pidfile, u->site->rundir,
 	    u->svc->name, which == EL_RUN ? ".pid" : ".log.pid");
 	e->handle = -1;
@@ -61,6 +65,9 @@ void unit_free(struct unit *u)
 	}
 }
 
+/* qmail-start has exec'd qmail-send.  The kernel keeps 15 bytes of a
+ * name, so a name that the configured one begins with is the configured
+ * one, whole. */
 void el_name_running(struct element *e)
 {
 	struct proc_info pi;
@@ -68,7 +75,8 @@ void el_name_running(struct element *e)
 	/* The start time tells that the pid still names the recorded
 	 * process, not one that took its number since. */
 	if (e->id.pid > 0 && proc_info(e->id.pid, &pi) == 0 &&
-	    pi.start == e->id.start && pi.comm[0])
+	    pi.start == e->id.start && pi.comm[0] &&
+	    strncmp(e->program, pi.comm, strlen(pi.comm)))
 		snprintf(e->program, sizeof e->program, "%s", pi.comm);
 }
 
@@ -80,6 +88,7 @@ const char *el_pidname(const struct element *e)
 /* Only ever through the checked rundir's descriptor (rundir.h). */
 static void el_observe(const struct unit *u, struct element *e)
 {
+	el_name(e);
 	if (e->handle >= 0) {
 		close(e->handle);
 		e->handle = -1;
@@ -97,8 +106,7 @@ static void el_observe(const struct unit *u, struct element *e)
 	if (e->handle >= 0) {
 		e->state = EL_ALIVE;
 		el_name_running(e);
-	}
-	else if (errno == ESTALE || errno == EPERM) {
+	} else if (errno == ESTALE || errno == EPERM) {
 		/* The pid is someone else's now (or never ours to touch), and
 		 * so are a process group and a session of that number: the
 		 * kernel frees a pid only when no process uses it as its pid,

@@ -28,10 +28,11 @@ struct element {
 	const char *role;               /* "run" or "log" */
 	char *const *argv;              /* as configured */
 	char program[64];               /* what runs: the process's own name
-	                                 * once it is seen alive (setuidgid
-	                                 * ... multilog is multilog,
-	                                 * qmail-start is qmail-send), before
-	                                 * that the basename of argv[0] */
+	                                 * once it is seen alive (qmail-start
+	                                 * is qmail-send), before that what
+	                                 * argv runs through chain-loaders
+	                                 * (setuidgid ... multilog is
+	                                 * multilog; chain.h) */
 	char pidfile[PATH_MAX];
 	struct proc_ident id;
 	enum el_state state;

@@ -360,6 +360,10 @@ static void load_service(const struct site *s, const char *text, size_t len)
 		return;
 	}
 	check_service(&svc, "fz");
+	/* The peer readers take whatever argv the file gave: they may refuse
+	 * it (with FILE:LINE), never read past it. */
+	if (tcpserver_load(&svc, &e) < 0 || multilog_load(&svc, &e) < 0)
+		check_error(&e, file);
 	conf_free_service(&svc);
 }
 

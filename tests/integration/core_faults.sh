@@ -44,18 +44,19 @@ check "... with tcpserver's message" grep -q 'unable to bind' "$T/out"
 check "... and leaves no pidfile" nothing_left
 kill "$holder"; wait "$holder" 2>/dev/null
 
-# The program behind tcpserver is missing: tcpserver runs, the probe fails.
+# The program behind tcpserver is missing: tcpserver would run and drop
+# every connection, so it is found before anything is started (exit 5).
 add_service nodaemon <<'SVC'
 run = tcpserver -H -l 0 -R 127.0.0.1 ${smtp_port} /nonexistent/qmail-smtpd
 probe = tcp 127.0.0.1 ${smtp_port} 220
 start_timeout = 1
 SVC
 q start nodaemon >"$T/out" 2>&1
-is_rc $? 1 "daemon behind tcpserver missing: start exits 1"
+is_rc $? 5 "daemon behind tcpserver missing: start exits 5"
 sed 's/^/# /' "$T/out"
-check "... because the probe got no greeting" grep -q 'nodaemon: failed: not ready after .*probe 127.0.0.1' "$T/out"
-check "... and tcpserver was taken down" nothing_left
-check "... the port is free again" sh -c "! '$FIXTURES/client' 127.0.0.1 $smtp_port >/dev/null 2>&1"
+check "... naming it" grep -qx "nodaemon: failed: tcpserver's program /nonexistent/qmail-smtpd is not installed" "$T/out"
+check "... and nothing was started" nothing_left
+check "... the port is free" sh -c "! '$FIXTURES/client' 127.0.0.1 $smtp_port >/dev/null 2>&1"
 
 # A program that is not installed: exit 5, nothing started.
 add_service missing <<'SVC'

@@ -1,0 +1,81 @@
+/* multilog.h: the one reader of the logger's argv, and the reader of what
+ * the logger wrote.
+ *
+ * A service's log line is read once, when the service is loaded, into a
+ * struct multilog kept in the service (conf.h):
+ *
+ *     log = setuidgid qmaill multilog t s1000000 n20 /var/log/qmail/smtp
+ *
+ * runs multilog (through the chain-loaders, chain.h) as qmaill, logging
+ * into /var/log/qmail/smtp: multilog's script takes the first argument
+ * that starts with '.' or '/' as its (first) log directory.
+ *
+ * When a start fails, the last line the server wrote during that start is
+ * the best explanation there is.  It is read from LOGDIR/current, which
+ * belongs to the logger's user, not to root: it is opened without
+ * following a symlink, must be a regular file owned by that user or root,
+ * and only its last few KiB are read (a FIFO or a symlink gives nothing,
+ * and never blocks). */
+#ifndef QMAILCTL_MULTILOG_H
+#define QMAILCTL_MULTILOG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct multilog {
+	int found;              /* the logger is multilog */
+	const char *user;       /* the account setuidgid gives it; NULL: root */
+	const char *dir;        /* its first log directory as written (may be
+	                         * relative to the service's directory); NULL */
+	char *const *args;      /* multilog's arguments (its script) */
+};
+
+/* Reads a log line.  Returns 0 with m->found 0 when it does not run
+ * multilog; -1 with e filled when a chain-loader in it lacks an argument. */
+int multilog_read(char *const *argv, struct multilog *m, struct err *e);
+
+struct service;
+
+/* Fills svc->multilog (nothing to do without a log line); on failure e
+ * names the line ("FILE:LINE: log: setuidgid: no program to run"). */
+int multilog_load(struct service *svc, struct err *e);
+
+/* Where the current file stood before a start, so that only what was
+ * written during the start is shown. */
+struct log_mark {
+	int known;              /* a current file was there */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+};
+
+/* Notes the size of LOGDIR/current now (known 0 if there is none). */
+void multilog_mark(const struct service *svc, struct log_mark *mark);
+
+/* The last line written to LOGDIR/current since mark (all of a new file
+ * if multilog rotated it), without multilog's t time stamp, into buf; ""
+ * if there is none or the file is not one to trust. */
+void multilog_tail(const struct service *svc, const struct log_mark *mark,
+    char *buf, size_t size);
+
+/* The logger's own stderr during a start.  Its error (multilog's "unable
+ * to open directory", setuidgid's "unknown account") is the reason a start
+ * fails when the logger exits, so it is kept while the start is being
+ * confirmed: in a memory file, not a pipe, because the logger lives on
+ * after qmailctl has gone, and a pipe without a reader would kill it by
+ * SIGPIPE at its next warning.  The file is sealed against growing from
+ * the start (64 KiB at most are kept); afterwards it is emptied: what the
+ * logger writes later is refused (as it was lost in /dev/null before),
+ * and nothing accumulates.
+ *
+ * logger_stderr_open: the fd to give the logger as its stderr, -1 for
+ * /dev/null when the system has no memfd.  logger_stderr_line: its last
+ * line, escaped, into buf ("" if none).  logger_stderr_close: the sealing
+ * and closing; fd may be -1. */
+int logger_stderr_open(void);
+void logger_stderr_line(int fd, char *buf, size_t size);
+void logger_stderr_close(int fd);
+
+#endif
