@@ -11,18 +11,27 @@
  *    the program it execs and the certificate it loads are there, and
  *    stunnel accepts the config (stunnel.h).
  * 5. For a POP3 service: the checkpassword program qmail-popup runs is
- *    there and may be run by the POP3 user (checkpassword.h). */
+ *    there and may be run by the POP3 user (checkpassword.h).
+ * 6. For a service logged by multilog: its log directory exists and the
+ *    account the logger runs as may write it (multilog.h); else multilog
+ *    exits at once, and the server's next write meets a broken pipe. */
 #include "preflight.h"
+#include "access_as.h"
 #include "checkpassword.h"
+#include "multilog.h"
 #include "msg.h"
 #include "stunnel.h"
 #include "transition.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int check_directory(struct unit *u)
 {
@@ -102,6 +111,89 @@ static int check_checkpassword(struct unit *u)
 	return checkpassword_preflight(u, uid, gid);
 }
 
+/* The account setuidgid gives the logger, or root's ids without one. */
+static int logger_ids(struct unit *u, const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	*uid = 0;
+	*gid = 0;
+	if (!user)
+		return 0;
+	errno = 0;
+	if (!(pw = getpwnam(user))) {
+		sayerr(u, "logger: account %s does not exist (setuidgid %s)%s%s",
+		    user, user, errno ? ": " : "", errno ? strerror(errno) : "");
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+/* May uid/gid write (and search) dir?  Reports and returns an exit code. */
+static int logger_may_write(struct unit *u, const char *dir, const char *who,
+    uid_t uid, gid_t gid, const char *what)
+{
+	char why[PATH_MAX + 64];
+	struct access_answer a;
+	struct err e;
+
+	if (access_as(dir, uid, gid, W_OK | X_OK, &a, &e) < 0) {
+		sayerr(u, "%s %s: %s", what, dir, e.text);
+		return EXIT_FAILED;
+	}
+	if (a.error) {
+		sayerr(u, "%s %s is not writable by the logger's account %s "
+		    "(%s)", what, dir, who, access_as_why(&a, dir, why,
+		    sizeof why));
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+/* multilog makes its directory (mode 0700) when it is missing, so then
+ * its parent must be there and writable by the logger's account. */
+static int check_logdir(struct unit *u)
+{
+	const struct multilog *m = &u->svc->multilog;
+	const char *who = m->user ? m->user : "root";
+	char path[PATH_MAX], parent[PATH_MAX], *slash;
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+
+	if (!m->found || !m->dir)
+		return EXIT_OK;
+	if (m->dir[0] == '/')
+		snprintf(path, sizeof path, "%s", m->dir);
+	else
+		snprintf(path, sizeof path, "%s/%s", u->svc->directory, m->dir);
+	if (logger_ids(u, m->user, &uid, &gid) < 0)
+		return EXIT_CONFIG;
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			sayerr(u, "log directory %s: not a directory", path);
+			return EXIT_CONFIG;
+		}
+		return logger_may_write(u, path, who, uid, gid,
+		    "log directory");
+	}
+	snprintf(parent, sizeof parent, "%s", path);
+	while ((slash = strrchr(parent, '/')) && slash[1] == '\0' &&
+	    slash > parent)
+		*slash = '\0';         /* "dir/" names dir */
+	if ((slash = strrchr(parent, '/')))
+		slash == parent ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
+	if (stat(parent, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		sayerr(u, "log directory %s is missing, and so is its parent "
+		    "%s, where multilog would make it", path, parent);
+		return EXIT_CONFIG;
+	}
+	return logger_may_write(u, parent, who, uid, gid,
+	    "log directory's parent");
+}
+
 int preflight(struct unit *u)
 {
 	int rc;
@@ -109,7 +201,8 @@ int preflight(struct unit *u)
 	if ((rc = check_directory(u)) != EXIT_OK ||
 	    (rc = tcpserver_check(u)) != EXIT_OK ||
 	    (rc = check_cert(u)) != EXIT_OK ||
-	    (rc = check_stunnel(u)) != EXIT_OK)
+	    (rc = check_stunnel(u)) != EXIT_OK ||
+	    (rc = check_checkpassword(u)) != EXIT_OK)
 		return rc;
-	return check_checkpassword(u);
+	return check_logdir(u);
 }

@@ -51,7 +51,7 @@ check "... -v shows the configured argv of each" sh -c "grep -qx 'named: log: se
 	grep -qx 'named: run: $FIXTURES/qmail-standin -n 0 -r $T/record' '$T/out'"
 q stop named >/dev/null 2>&1
 
-# --- the logger's own error (issue 14, item 1) ---
+# --- the logger checked before start (issue 14, item 5) ---
 add_service nolog <<'SVC'
 run = sh -c "echo status: exiting >&2; exec sleep 1000"
 log = multilog t ${T}/log/missing/nolog
@@ -59,10 +59,10 @@ probe = none
 settle = 2000
 SVC
 q start nolog >"$T/out" 2>&1
-is_rc $? 1 "a logger whose directory is missing: start exits 1"
+is_rc $? 6 "a log directory whose parent is missing: start exits 6, before anything runs"
 sed 's/^/# /' "$T/out"
-check "... in multilog's own words, naming the logger" grep -qx \
-	"nolog: failed: logger multilog [0-9]* exited 111: multilog: fatal: unable to open directory $T/log/missing/nolog: file does not exist" "$T/out"
+check "... saying which, and where multilog would make it" grep -qx \
+	"nolog: failed: log directory $T/log/missing/nolog is missing, and so is its parent $T/log/missing, where multilog would make it" "$T/out"
 check "... and nothing is left" test -z "$(pidfiles_in "$T/run")"
 
 mkdir -p "$T/log/acct"
@@ -72,14 +72,53 @@ log = setuidgid qmailctl-no-such-user multilog t ${T}/log/acct
 probe = none
 settle = 2000
 SVC
-# A line left by an earlier run must not be shown as this start's.
-printf '@400000006571a1b2c3d4e5f6 status: exiting\n' >"$T/log/acct/current"
 q start acct >"$T/out" 2>&1
-is_rc $? 1 "setuidgid with an unknown account: start exits 1"
+is_rc $? 6 "setuidgid with an unknown account: start exits 6, before anything runs"
 sed 's/^/# /' "$T/out"
-check "... setuidgid's own words, the element named multilog" grep -qx \
-	"acct: failed: logger multilog [0-9]* exited 111: setuidgid: fatal: unknown account qmailctl-no-such-user" "$T/out"
+check "... naming the account" grep -qx \
+	"acct: failed: logger: account qmailctl-no-such-user does not exist (setuidgid qmailctl-no-such-user)" "$T/out"
+
+mkdir -p "$T/log/rootonly"
+chmod 700 "$T/log/rootonly"
+add_service rootonly <<'SVC'
+run = sh -c "exec sleep 1000"
+log = setuidgid nobody multilog t ${T}/log/rootonly
+probe = none
+settle = 200
+SVC
+q start rootonly >"$T/out" 2>&1
+is_rc $? 6 "a log directory the logger's account may not write: start exits 6"
+sed 's/^/# /' "$T/out"
+check "... naming the directory and the account" grep -q \
+	"rootonly: failed: log directory $T/log/rootonly is not writable by the logger's account nobody" "$T/out"
+
+# --- the logger's own error (issue 14, item 1) ---
+# What no check before start can see: another multilog holds the
+# directory's lock.  The logger's own words are the reason.
+mkdir -p "$T/log/locked"
+: >"$T/log/locked/lock"
+sh -c 'exec 9>"$1"; flock -x 9; exec sleep 30' sh "$T/log/locked/lock" &
+lockpid=$!
+n=0     # until the lock is held: at most 2 s
+while [ $n -lt 200 ] && flock -n "$T/log/locked/lock" true 2>/dev/null; do
+	n=$((n + 1)); sleep 0.01; done
+add_service locked <<'SVC'
+run = sh -c "echo status: exiting >&2; exec sleep 1000"
+log = multilog t ${T}/log/locked
+probe = none
+settle = 2000
+SVC
+# A line left by an earlier run must not be shown as this start's.
+printf '@400000006571a1b2c3d4e5f6 status: exiting\n' >"$T/log/locked/current"
+q start locked >"$T/out" 2>&1
+is_rc $? 1 "a logger that fails at once: start exits 1"
+sed 's/^/# /' "$T/out"
+check "... in multilog's own words, naming the logger" grep -qx \
+	"locked: failed: logger multilog [0-9]* exited 111: multilog: fatal: unable to lock directory $T/log/locked: temporary failure" "$T/out"
 check "... and no stale (log: ...) line of an earlier run" sh -c "! grep -q '(log:' '$T/out'"
+check "... and nothing is left" test -z "$(pidfiles_in "$T/run")"
+kill "$lockpid" 2>/dev/null
+wait "$lockpid" 2>/dev/null
 
 # --- the (log: ...) hint (issue 14 item 2, issue 18 items 3 and 4) ---
 mkdir -p "$T/bin"
