@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "plan.h"
+#include "preflight.h"
 #include "proc.h"
 #include "queue.h"
 #include "rundir.h"
@@ -41,6 +42,7 @@ enum { TAKES_JSON = 1, TAKES_KILL = 2, TAKES_FORCE = 4, TAKES_TEXTFILE = 8 };
 /* What else sets a command apart. */
 enum {
 	SKIPS_DISABLED = 1,     /* without names, the disabled are left out */
+	STARTS = 4,             /* -n runs the checks a start makes */
 	PLUGIN_EXITS = 2,       /* a usage error is UNKNOWN (3), not 2: a
 	                         * monitor reads 2 as CRITICAL */
 };
@@ -52,13 +54,13 @@ struct command {
 	int signals;                    /* its work is signalling processes */
 	int takes;                      /* TAKES_*: its own options */
 	const char *help;
-	int flags;                      /* SKIPS_DISABLED, PLUGIN_EXITS */
+	int flags;                      /* SKIPS_DISABLED, STARTS, PLUGIN_EXITS */
 };
 
 static const struct command commands[] = {
-	{ "start", IN_WORKERS, do_start, 0, 0, "start services not running, confirm each is ready", SKIPS_DISABLED },
+	{ "start", IN_WORKERS, do_start, 0, 0, "start services not running, confirm each is ready", SKIPS_DISABLED | STARTS },
 	{ "stop", IN_WORKERS, do_stop, 1, TAKES_KILL, "stop services, confirm every process has exited", 0 },
-	{ "restart", IN_WORKERS, do_restart, 1, TAKES_KILL, "stop, then start", SKIPS_DISABLED },
+	{ "restart", IN_WORKERS, do_restart, 1, TAKES_KILL, "stop, then start", SKIPS_DISABLED | STARTS },
 	{ "zap", IN_WORKERS, do_zap, 1, 0, "kill each server's whole process group (or cgroup)", 0 },
 	{ "status", STATUS, NULL, 0, TAKES_JSON, "state, pids and uptime (--json for machines)", 0 },
 	{ "reload", IN_WORKERS, do_reload, 1, 0, "send the reload signal (qmail-send: HUP)", 0 },
@@ -325,6 +327,25 @@ static size_t load_units(const struct site *site, char **names,
 	return n;
 }
 
+/* -n: what each service would run and, for a command that starts, every
+ * check the start would make before it spawns anything, each result
+ * printed; the exit code is the one the command would exit with. */
+static int dry_run(const struct command *cmd, struct unit *units, size_t n)
+{
+	int worst = EXIT_OK, rc;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		rc = plan_show(&units[i]);
+		if (rc == EXIT_OK && (cmd->flags & STARTS))
+			rc = preflight(&units[i]);
+		plan_verdict(&units[i], cmd->name, rc);
+		if (rc > worst)
+			worst = rc;
+	}
+	return worst;
+}
+
 static int dispatch(const struct command *cmd, const struct site *site,
     char **known, struct unit *units, size_t n)
 {
@@ -339,11 +360,8 @@ static int dispatch(const struct command *cmd, const struct site *site,
 		die(EXIT_FAILED, "%s: unable to signal through a pidfd "
 		    "(pidfd_send_signal: %s): refusing to signal by bare pid",
 		    cmd->name, strerror(errno));
-	if (opts.dry_run) {
-		for (i = 0; i < n; i++)
-			plan_show(&units[i], cmd->name);
-		return EXIT_OK;
-	}
+	if (opts.dry_run)
+		return dry_run(cmd, units, n);
 	if (cmd->how == IN_WORKERS)
 		need_root(cmd);
 	if (cmd->how != LIST) {

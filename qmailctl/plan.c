@@ -5,6 +5,7 @@
  * one writer (msg_line), list's fields through the one escaper
  * (msg_escape): no byte of a config value reaches the terminal raw. */
 #include "plan.h"
+#include "exitcode.h"
 #include "enable.h"
 #include "msg.h"
 #include "probe.h"
@@ -61,22 +62,27 @@ char *plan_argv(char *buf, size_t size, char *const *argv)
 	return buf;
 }
 
-static void show_element(const struct unit *u, const struct element *e)
+/* Returns EXIT_NOT_INSTALLED when its program is missing. */
+static int show_element(const struct unit *u, const struct element *e)
 {
 	const char *name = u->svc->name;
 	char path[PATH_MAX], argv[PLAN_LINE];
+	int installed = 1;
 
 	msg_line(1, name, NULL, "%s: %s", e->role,
 	    plan_argv(argv, sizeof argv, e->argv));
 	if (spawn_resolve(e->argv[0], u->site->path, path, sizeof path) == 0)
 		msg_line(1, name, NULL, "%s: program %s", e->role, path);
-	else
-		msg_line(1, name, NULL, "%s: program %s NOT INSTALLED (PATH %s)",
-		    e->role, e->argv[0], u->site->path);
+	else {
+		msg_line(2, name, "failed", "%s: program %s is not installed "
+		    "(not found in %s)", e->role, e->argv[0], u->site->path);
+		installed = 0;
+	}
 	msg_line(1, name, NULL, "%s: pidfile %s, %s", e->role, e->pidfile,
 	    e == &u->el[EL_RUN] ? "leads its own process group, "
 	    "stdout+stderr to the logger" : "own process group, "
 	    "stdin from the server");
+	return installed ? EXIT_OK : EXIT_NOT_INSTALLED;
 }
 
 static void show_env(const struct unit *u)
@@ -92,15 +98,15 @@ static void show_env(const struct unit *u)
 	msg_line(1, u->svc->name, NULL, "%s", env);
 }
 
-void plan_show(const struct unit *u, const char *command)
+int plan_show(const struct unit *u)
 {
 	const char *name = u->svc->name;
 	char probe[256];
-	int j;
+	int j, rc = EXIT_OK;
 
-	msg_line(1, name, NULL, "would %s", command);
 	for (j = 0; j < u->nel; j++)
-		show_element(u, &u->el[j]);
+		if (show_element(u, &u->el[j]) != EXIT_OK)
+			rc = EXIT_NOT_INSTALLED;
 	msg_line(1, name, NULL, "directory %s", u->svc->directory);
 	show_env(u);
 	if (u->svc->memory)
@@ -117,6 +123,16 @@ void plan_show(const struct unit *u, const char *command)
 	msg_line(1, name, NULL, "timeouts: start %ld ms, stop %ld ms, zap "
 	    "grace %ld ms", unit_timeout(u, u->svc->start_timeout_ms),
 	    unit_timeout(u, u->svc->stop_timeout_ms), u->svc->zap_grace_ms);
+	return rc;
+}
+
+void plan_verdict(const struct unit *u, const char *command, int rc)
+{
+	if (rc == EXIT_OK)
+		msg_line(1, u->svc->name, NULL, "would %s", command);
+	else
+		msg_line(1, u->svc->name, NULL, "would not %s: exit %d, as %s "
+		    "would exit", command, rc, command);
 }
 
 /* list keeps its tab layout, so its fields are escaped one by one. */

@@ -7,8 +7,13 @@
 #include "unit.h"
 
 /* Prints, for -n, every element's exact argv, pidfile, directory,
- * environment, limits and probe of the service. */
-void plan_show(const struct unit *u, const char *command);
+ * environment, limits and probe of the service.  Returns EXIT_OK, or
+ * EXIT_NOT_INSTALLED (having said which) when a program is missing. */
+int plan_show(const struct unit *u);
+
+/* -n's last line for the service: "would start", or "would not start:
+ * exit 5, as start would exit" for rc, the code the command would have. */
+void plan_verdict(const struct unit *u, const char *command, int rc);
 
 /* One entry of `list`. */
 void plan_list(const struct unit *u);

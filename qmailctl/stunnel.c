@@ -590,7 +590,7 @@ int stunnel_preflight(struct unit *u, uid_t uid, gid_t gid)
 	    stampfile[NAME_MAX + 1];
 	struct err e;
 	long long t0;
-	int rc;
+	int rc, remember;
 
 	if (stunnel_find(u->svc, &prog, &conf) < 0)
 		return EXIT_OK;
@@ -623,21 +623,25 @@ int stunnel_preflight(struct unit *u, uid_t uid, gid_t gid)
 	if ((rc = check_exec(u, &c, uid, gid)) != EXIT_OK ||
 	    (rc = check_stunnel_cert(u, &c)) != EXIT_OK)
 		return rc;
+	/* -n changes nothing, and may run before any rundir exists: it
+	 * asks stunnel every time. */
+	remember = !u->opts->dry_run && u->rundir && u->rundir->fd >= 0;
 	stunnel_stamp(u, path, &c, uid, gid, stamp, sizeof stamp);
 	snprintf(stampfile, sizeof stampfile, "%s.stunnel-ok", u->svc->name);
-	if (stamp_matches(u->rundir->fd, stampfile, stamp)) {
+	if (remember && stamp_matches(u->rundir->fd, stampfile, stamp)) {
 		sayv(u, "stunnel config %s: unchanged since it was checked",
 		    c.path);
 		return EXIT_OK;
 	}
-	unlinkat(u->rundir->fd, stampfile, 0);
+	if (remember)
+		unlinkat(u->rundir->fd, stampfile, 0);
 	t0 = clock_us();
 	if ((rc = run_stunnel(u, path, conf, uid, gid)) != EXIT_OK)
 		return rc;
 	sayv(u, "stunnel config %s: checked by %s in %.1f ms", c.path, path,
 	    (double)(clock_us() - t0) / 1000);
 	/* Not remembered: the next start checks again; nothing worse. */
-	if (atomic_write_at(u->rundir->fd, u->rundir->path, stampfile, stamp,
+	if (remember && atomic_write_at(u->rundir->fd, u->rundir->path, stampfile, stamp,
 	    strlen(stamp), 0644, ATOMIC_CHECK_DIR, &e) < 0)
 		sayv(u, "unable to remember the check: %s", e.text);
 	return EXIT_OK;

@@ -24,6 +24,28 @@ check "-n shows the exact argv" grep -q "smtp: run: tcpserver -v -H -l 0 -R 127.
 check "-n shows the pidfiles" grep -q "pidfile $T/run/smtp.pid" "$T/plan"
 check "-n shows the probe" grep -q "probe tcp 127.0.0.1:$smtp_port" "$T/plan"
 check "-n started nothing" test ! -e "$T/run/smtp.pid"
+check "... and says it would start, having run start's checks" grep -qx "smtp: would start" "$T/plan"
+
+# -n runs the checks start would run, and exits as start would.
+add_service absent <<'SVC'
+run = qmailctl-no-such-program
+probe = none
+SVC
+q -n start absent >"$T/plan" 2>&1
+is_rc $? 5 "-n start of a service whose program is missing: exit 5, as start"
+check "... says so, and that it would not start" sh -c "grep -q 'absent: failed: run: program qmailctl-no-such-program is not installed' '$T/plan' &&
+	grep -qx 'absent: would not start: exit 5, as start would exit' '$T/plan'"
+add_service nodir <<SVC
+run = sleep 1000
+directory = $T/no-such-directory
+probe = none
+SVC
+q -n start nodir >"$T/plan" 2>&1
+is_rc $? 1 "-n start of a service whose directory is missing: exit 1, as start"
+check "... with start's own reason" grep -q "nodir: failed: directory $T/no-such-directory: No such file or directory" "$T/plan"
+q start nodir >"$T/out" 2>&1
+is_rc $? 1 "... and start itself exits 1 too"
+rm "$T/services/absent" "$T/services/nodir"
 q list >"$T/list"
 check "list names every service" test "$(grep -c '^[a-z]' "$T/list")" = 3
 
