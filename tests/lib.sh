@@ -257,3 +257,83 @@ site_roles() {
 		$6 == "multilog" && index($0, ENVIRON["LD"]) {
 			n = split($0, w, "/"); print "log-" w[n], $1 }'
 }
+
+# ---- the real qmail (tests/notqmail.sh) and real spamd ----
+
+# skip_rest REASON: reports every test of the script's plan ($PLANNED)
+# not yet run as skipped, with REASON, and ends the script.
+skip_rest() {
+	while [ "$tap_n" -lt "$PLANNED" ]; do skip "$1"; done
+	done_testing
+	exit
+}
+
+# notqmail_home: $home is the private qmail home tests/notqmail.sh built
+# (once per build directory); where it cannot be built, skip_rest says why.
+notqmail_home() {
+	home=$(sh "$TESTS/notqmail.sh" 2>"$T/nq.err")
+	case $? in
+	0) ;;
+	77) skip_rest "${home#notqmail: skip: }" ;;
+	*) skip_rest "notqmail did not build: $(tail -n 1 "$T/nq.err")" ;;
+	esac
+}
+
+# qmail_fresh_home: nothing of an earlier run stays queued in $home (the
+# home is this build's own; no qmail-send of it runs: lib.sh's cleanup
+# ended the last one), and no smtproutes of an earlier run is left.
+qmail_fresh_home() {
+	for _d in mess info local remote bounce todo intd pid; do
+		find "$home/queue/$_d" -type f -delete
+	done
+	rm -f "$home/control/smtproutes"
+}
+
+# qmail_test_user: the test user qmtest, a uid ($mail_id) with no passwd
+# entry, known to qmail-lspawn through $home's users/assign, delivering to
+# the Maildir $T/home/qmtest/Maildir.
+qmail_test_user() {
+	mail_id=64321
+	mkdir -p "$T/home/qmtest/Maildir/new" "$T/home/qmtest/Maildir/cur" \
+		"$T/home/qmtest/Maildir/tmp"
+	chown -R "$mail_id:$mail_id" "$T/home/qmtest"
+	chmod 700 "$T/home/qmtest"
+	printf '=qmtest:qmtest:%s:%s:%s:::\n.\n' "$mail_id" "$mail_id" "$T/home/qmtest" \
+		>"$home/users/assign"
+	"$home/bin/qmail-newu" >"$T/out" 2>&1 || note "qmail-newu: $(cat "$T/out")"
+}
+
+# set_keys KEY=VALUE...: $T/qmailctl.conf is the shipped qmailctl.conf
+# with those values.
+set_keys() {
+	cp "$TOP/services/qmailctl.conf" "$T/qmailctl.conf"
+	for _kv in "$@"; do
+		sed -i "s|^${_kv%%=*} = .*|${_kv%%=*} = ${_kv#*=}|" "$T/qmailctl.conf"
+		grep -q "^${_kv%%=*} = ${_kv#*=}\$" "$T/qmailctl.conf" ||
+			note "the shipped qmailctl.conf has no key ${_kv%%=*}"
+	done
+}
+
+# swaks_to RCPT SUBJECT ARGS...: one message into the site, bounded; the
+# transcript in $T/swaks.
+swaks_to() {
+	_to=$1 _subj=$2; shift 2
+	timeout 20 swaks --server 127.0.0.1 --to "$_to" --from sender@localhost \
+		--helo localhost --header "Subject: $_subj" "$@" >"$T/swaks" 2>&1
+}
+# in_maildir: every message in qmtest's Maildir; delivered SUBJECT: one
+# with that subject is there.
+in_maildir() { cat "$T/home/qmtest/Maildir/new/"* "$T/home/qmtest/Maildir/cur/"* 2>/dev/null; }
+delivered() { test "$(in_maildir | grep -c "^Subject: $1\$")" = 1; }
+
+# spamd_missing: true, saying why on stdout, when Debian's spamd cannot
+# run here (not installed, or no user to drop root to).
+spamd_missing() {
+	if [ ! -x /usr/sbin/spamd ] || [ ! -x /usr/bin/spamc ]; then
+		echo "spamd or spamc is not installed"
+	elif ! id debian-spamd >/dev/null 2>&1; then
+		echo "no user debian-spamd for spamd to drop root to"
+	else
+		return 1
+	fi
+}

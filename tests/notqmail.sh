@@ -1,7 +1,8 @@
 #!/bin/sh
 # notqmail.sh: builds notqmail (the public-domain successor of qmail 1.03)
 # for the tests that run the real qmail-send, qmail-smtpd, qmail-popup and
-# qmail-pop3d (tests/integration/realqmail.sh).
+# qmail-pop3d (tests/integration/realqmail.sh, and hi-q in front of
+# qmail-smtpd: hiqreal.sh).
 #
 #   BUILD=build sh tests/notqmail.sh
 #

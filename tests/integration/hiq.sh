@@ -8,8 +8,8 @@
 # qmail-smtpd does and would hang on it); then real spamc with a real
 # spamd started through the shipped services/spamd.
 #
-# hi-q-spamlevel on its own too.  Not here: real qmail-smtpd with QMAILQUEUE=hi-q (it needs the notqmail
-# build of tests/notqmail.sh).
+# hi-q-spamlevel on its own too.  Real qmail-smtpd with QMAILQUEUE=hi-q:
+# hiqreal.sh.
 . "$TESTS/lib.sh"
 
 HIQ=$BUILD/hi-q
@@ -489,12 +489,8 @@ esac
 
 # ---- real spamc, real spamd (the shipped services/spamd) ----
 spamd_section() {
-	if [ ! -x /usr/sbin/spamd ] || [ ! -x /usr/bin/spamc ]; then
-		skip "spamd or spamc is not installed"
-		return
-	fi
-	if ! id debian-spamd >/dev/null 2>&1; then
-		skip "no user debian-spamd for spamd to drop root to"
+	if why=$(spamd_missing); then
+		skip "$why"
 		return
 	fi
 	port=$(free_port)

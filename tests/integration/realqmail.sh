@@ -23,21 +23,9 @@
 
 # The number of tests below: a skip reports each one.
 PLANNED=34
-skip_all() {
-	_i=0
-	while [ "$_i" -lt "$PLANNED" ]; do skip "$1"; _i=$((_i + 1)); done
-	done_testing
-	exit
-}
-
-home=$(sh "$TESTS/notqmail.sh" 2>"$T/nq.err")
-case $? in
-0) ;;
-77) skip_all "${home#notqmail: skip: }" ;;
-*) skip_all "notqmail did not build: $(tail -n 1 "$T/nq.err")" ;;
-esac
+notqmail_home
 for _p in swaks python3 openssl stunnel tcpserver setuidgid multilog; do
-	command -v "$_p" >/dev/null 2>&1 || skip_all "no $_p here (tests/deps.sh)"
+	command -v "$_p" >/dev/null 2>&1 || skip_rest "no $_p here (tests/deps.sh)"
 done
 
 chmod 755 "$T"
@@ -47,22 +35,9 @@ E=$T/etc
 
 # ---- qmail's private home: an empty queue, this test's control files ----
 
-# Nothing of an earlier run stays queued (the home is this build's own;
-# no qmail-send of it runs: lib.sh's cleanup ended the last one).
-for _d in mess info local remote bounce todo intd pid; do
-	find "$home/queue/$_d" -type f -delete
-done
-rm -f "$home/control/smtproutes"
-# The test user: a uid with no passwd entry, known to qmail-lspawn through
-# users/assign and to checkpw through its own list.
-mail_id=64321
-mkdir -p "$T/home/qmtest/Maildir/new" "$T/home/qmtest/Maildir/cur" \
-	"$T/home/qmtest/Maildir/tmp"
-chown -R "$mail_id:$mail_id" "$T/home/qmtest"
-chmod 700 "$T/home/qmtest"
-printf '=qmtest:qmtest:%s:%s:%s:::\n.\n' "$mail_id" "$mail_id" "$T/home/qmtest" \
-	>"$home/users/assign"
-"$home/bin/qmail-newu" >"$T/out" 2>&1 || note "qmail-newu: $(cat "$T/out")"
+qmail_fresh_home
+# The test user, known to checkpw through its own list too.
+qmail_test_user
 
 # ---- the site: the shipped files, the site values changed ----
 
@@ -74,15 +49,6 @@ for _s in smtps pop3 pop3s; do
 		>"$E/stunnel/$_s.conf"
 done
 cp "$TOP"/services/tcp/*.rules "$T/tcp/"
-# set_keys KEY=VALUE...: the shipped qmailctl.conf with those values.
-set_keys() {
-	cp "$TOP/services/qmailctl.conf" "$T/qmailctl.conf"
-	for _kv in "$@"; do
-		sed -i "s|^${_kv%%=*} = .*|${_kv%%=*} = ${_kv#*=}|" "$T/qmailctl.conf"
-		grep -q "^${_kv%%=*} = ${_kv#*=}\$" "$T/qmailctl.conf" ||
-			note "the shipped qmailctl.conf has no key ${_kv%%=*}"
-	done
-}
 set_keys "services=$E/services" "rundir=$T/run" \
 	"path=$home/bin:/usr/local/bin:/usr/bin:/bin" "qmail=$home" "etc=$E" \
 	"logdir=$T/log" "rules=$T/tcp" "ip=127.0.0.1" \
@@ -122,15 +88,6 @@ check "... the certificate cert made has the 365 days cert said" \
 	grep -q "^QMAILCTL OK - smtps ready in .*, cert expires in 365 days\$" "$T/out"
 
 # ---- mail in over SMTP and SMTPS, delivered by qmail-send ----
-
-# swaks_to RCPT SUBJECT ARGS...: one message into the site, bounded.
-swaks_to() {
-	_to=$1 _subj=$2; shift 2
-	timeout 20 swaks --server 127.0.0.1 --to "$_to" --from sender@localhost \
-		--helo localhost --header "Subject: $_subj" "$@" >"$T/swaks" 2>&1
-}
-in_maildir() { cat "$T/home/qmtest/Maildir/new/"* "$T/home/qmtest/Maildir/cur/"* 2>/dev/null; }
-delivered() { test "$(in_maildir | grep -c "^Subject: $1\$")" = 1; }
 
 swaks_to qmtest@localhost realqmail-smtp --port "$smtp_port"
 is_rc $? 0 "swaks delivers a message over SMTP to the real qmail-smtpd"
