@@ -18,6 +18,7 @@
 #include "certcmd.h"
 #include "cert.h"
 #include "msg.h"
+#include "service.h"
 #include "preflight.h"
 #include "transition.h"
 
@@ -59,10 +60,9 @@ static void load_defaults(const struct site *site, struct users *us)
 			;
 		if (!*k)
 			continue;
-		if (conf_load_service(site, site->names[i], &us->svcs[us->n],
-		    &err) < 0 || tcpserver_load(&us->svcs[us->n], &err) < 0) {
+		if (service_load(site, site->names[i], &us->svcs[us->n],
+		    &err) < 0) {
 			warn("%s (not looked at)", err.text);
-			conf_free_service(&us->svcs[us->n]);
 			continue;
 		}
 		us->n++;

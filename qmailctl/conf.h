@@ -16,8 +16,7 @@
 #include <stddef.h>
 
 #include "err.h"
-#include "multilog.h"
-#include "tcpserver.h"
+#include "peers.h"
 
 #define CONF_DEFAULT_FILE "/etc/qmailctl/qmailctl.conf"
 #define CONF_DEFAULT_RUNDIR "/run/qmailctl"

@@ -15,6 +15,7 @@
 #include "proc.h"
 #include "queue.h"
 #include "rundir.h"
+#include "service.h"
 #include "status.h"
 #include "transition.h"
 #include "workers.h"
@@ -318,9 +319,7 @@ static size_t load_units(const struct site *site, char **names,
 	*svcs = xcalloc(n, sizeof **svcs);
 	*units = xcalloc(n, sizeof **units);
 	for (i = 0; i < n; i++) {
-		if (conf_load_service(site, names[i], &(*svcs)[i], &err) < 0 ||
-		    tcpserver_load(&(*svcs)[i], &err) < 0 ||
-		    multilog_load(&(*svcs)[i], &err) < 0)
+		if (service_load(site, names[i], &(*svcs)[i], &err) < 0)
 			die(EXIT_CONFIG, "%s", err.text);
 		unit_init(&(*units)[i], site, &(*svcs)[i], &opts);
 	}

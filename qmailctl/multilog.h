@@ -23,14 +23,8 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "peers.h"
 
-struct multilog {
-	int found;              /* the logger is multilog */
-	const char *user;       /* the account setuidgid gives it; NULL: root */
-	const char *dir;        /* its first log directory as written (may be
-	                         * relative to the service's directory); NULL */
-	char *const *args;      /* multilog's arguments (its script) */
-};
 
 /* Reads a log line.  Returns 0 with m->found 0 when it does not run
  * multilog; -1 with e filled when a chain-loader in it lacks an argument. */

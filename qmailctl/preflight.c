@@ -20,6 +20,7 @@
 #include "checkpassword.h"
 #include "multilog.h"
 #include "msg.h"
+#include "tcpserver.h"
 #include "stunnel.h"
 #include "transition.h"
 

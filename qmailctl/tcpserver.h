@@ -18,20 +18,11 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "peers.h"
 
 /* tcpserver's getopt string, as ucspi-tcp 0.88 has it. */
 #define TCPSERVER_OPTSTRING "dDvqQhHrR1UXx:t:u:g:l:b:B:c:pPoO"
 
-struct tcpserver {
-	int found;              /* the run line runs tcpserver */
-	uid_t uid;              /* -u, or with -U $UID; 0: tcpserver keeps
-	                         * root's */
-	gid_t gid;              /* -g, or with -U $GID; 0 likewise */
-	const char *rules;      /* -x FILE as written, or NULL */
-	const char *host;       /* where it listens */
-	const char *port;
-	char *const *prog;      /* the program it runs and its arguments */
-};
 
 /* Reads argv (a run line) with env (NAME=VALUE lines, for -U).  Returns 0
  * with t->found 0 when argv does not run tcpserver; -1 with e filled when

@@ -33,6 +33,8 @@
  *     split against a site whose values differ gives as many words. */
 #include "fuzz.h"
 #include "msg.h"
+#include "multilog.h"
+#include "tcpserver.h"
 #include "conf.h"
 #include "plan.h"
 
