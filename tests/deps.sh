@@ -24,6 +24,9 @@ have nroff || need groff-base
 have swaks || need swaks
 have python3 || need python3
 have promtool || need prometheus      # promtool check metrics (ops.sh)
+# hi-q's tests run real spamc against a real spamd (hiq.sh, hiqreal.sh).
+[ -x /usr/sbin/spamd ] || need spamd
+have spamc || need spamc
 
 [ -z "$missing" ] && exit 0
 
