@@ -1,6 +1,7 @@
 /* checkpassword.c: is the checkpassword that qmail-popup runs there, and
  * may the POP3 user, and only that user, run it?  (See checkpassword.h.) */
 #include "checkpassword.h"
+#include "chain.h"
 #include "access_as.h"
 #include "msg.h"
 #include "stunnel.h"
@@ -40,19 +41,22 @@ const char *checkpassword_of_popup(char *const *argv)
 
 static int is_popup(const char *word)
 {
-	return !strcmp(basename(word), "qmail-popup");
+	return !strcmp(chain_base(word), "qmail-popup");
 }
 
+/* What tcpserver runs, read once at load (tcpserver.h), through its
+ * chain-loaders (chain.h). */
 static int popup_in_run(const struct service *svc, struct popup *p)
 {
+	struct chain c;
 	size_t i, n = 0;
 
-	for (i = 0; svc->run[i] && !is_popup(svc->run[i]); i++)
-		;
-	if (!svc->run[i])
+	if (!svc->tcpserver.found || chain_read(svc->tcpserver.prog, &c,
+	    NULL) < 0 || !is_popup(c.prog))
 		return -1;
-	for (; svc->run[i] && n < POPUP_ARGS_MAX; i++)
-		p->args[n++] = svc->run[i];
+	p->args[n++] = (char *)c.prog;      /* a word of svc->run */
+	for (i = 0; c.args[i] && n < POPUP_ARGS_MAX; i++)
+		p->args[n++] = c.args[i];
 	p->args[n] = NULL;
 	snprintf(p->named_by, sizeof p->named_by, "the service's run line");
 	p->cwd = svc->directory;

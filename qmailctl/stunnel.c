@@ -21,6 +21,7 @@
  * which goes through the whole chain and is what confirms a start; only
  * the message is plainer. */
 #include "stunnel.h"
+#include "chain.h"
 #include "access_as.h"
 #include "atomic.h"
 #include "clock.h"
@@ -169,21 +170,23 @@ int stunnel_read_conf(const char *dir, const char *file,
 	return 0;
 }
 
+/* What tcpserver runs, read once at load (tcpserver.h), through its
+ * chain-loaders (chain.h). */
 int stunnel_find(const struct service *svc, const char **prog,
     const char **conf)
 {
-	size_t i;
+	struct chain c;
+	const char *b;
 
-	for (i = 0; svc->run[i]; i++) {
-		const char *b = basename(svc->run[i]);
-
-		if (strcmp(b, "stunnel") && strcmp(b, "stunnel4"))
-			continue;
-		*prog = svc->run[i];
-		*conf = svc->run[i + 1];
-		return 0;
-	}
-	return -1;
+	if (!svc->tcpserver.found || chain_read(svc->tcpserver.prog, &c,
+	    NULL) < 0)
+		return -1;
+	b = chain_base(c.prog);
+	if (strcmp(b, "stunnel") && strcmp(b, "stunnel4"))
+		return -1;
+	*prog = c.prog;
+	*conf = c.args[0];
+	return 0;
 }
 
 /* A user or group as stunnel takes it: a name, else a number. */
