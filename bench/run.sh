@@ -714,5 +714,10 @@ progress "bench: D: $ROUNDS rounds of $D_TOOLS"
 repeat "$ROUNDS" round_d
 report_d
 
+progress "bench: E: hi-q's hand-off"
+say ""
+say "E. hi-q (bench/hiq.sh)"
+BUILD=$BUILD sh "$top/bench/hiq.sh" | while IFS= read -r _line; do say "$_line"; done
+
 say ""
 say "run took $(( $(date +%s) - t_begin )) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
