@@ -574,6 +574,11 @@ static void add_var(struct site_ctx *c, const char *key, char *value,
 	s->nvars++;
 }
 
+static int sup_key(const struct conf_kv *kv, struct supervision *sup,
+    struct err *e);
+static int set_time(const struct conf_kv *kv, int seconds, long *out,
+    struct err *e);
+
 /* The builtin keys take effect; the variable gets the resolved value, so
  * that ${services} and ${rundir} are absolute in service files too. */
 static int set_builtin(struct site_ctx *c, const char *key, char **value,
@@ -599,6 +604,12 @@ static int set_builtin(struct site_ctx *c, const char *key, char **value,
 		s->path = xstrdup(*value);
 	} else if (strcmp(key, "default") == 0) {
 		return set_names(s, *value, where, e);
+	} else {
+		struct conf_kv kv = { key, *value, 0, where };
+
+		if (strcmp(key, "check_restart_window") == 0)
+			return set_time(&kv, 1, &s->check_restart_window_ms, e);
+		return sup_key(&kv, &s->sup, e) < 0 ? -1 : 0;
 	}
 	return 0;
 }
@@ -671,6 +682,8 @@ int conf_load_site(const char *file, struct site *site, struct err *e)
 
 	memset(site, 0, sizeof *site);
 	site->file = xstrdup(file);
+	site->sup = (struct supervision){ 1, 10, 60000, 60000 };
+	site->check_restart_window_ms = 300000;
 	c.site = site;
 	c.lines = NULL;
 	c.file = file;
@@ -749,7 +762,8 @@ int conf_list_services(const struct site *site, char ***names,
 enum {
 	K_DESCRIPTION, K_RUN, K_LOG, K_DIRECTORY, K_ENV, K_PROBE, K_CERT,
 	K_RULES, K_SETTLE, K_START_TIMEOUT, K_STOP_TIMEOUT, K_ZAP_GRACE,
-	K_MEMORY, K_RELOAD_SIGNAL, K_FLUSH_SIGNAL, K_COUNT
+	K_MEMORY, K_RELOAD_SIGNAL, K_FLUSH_SIGNAL, K_RESTART, K_RESTART_LIMIT,
+	K_BACKOFF_MAX, K_COUNT
 };
 
 struct svc_ctx {
@@ -1110,6 +1124,68 @@ static int key_probe(struct svc_ctx *c, const struct conf_kv *kv,
 	return rc;
 }
 
+/* ---- supervision keys (service file; the site config's set defaults) ---- */
+
+static int sup_restart(const struct conf_kv *kv, struct supervision *sup,
+    struct err *e)
+{
+	if (strcmp(kv->value, "yes") && strcmp(kv->value, "no"))
+		return fail(e, "%s: 'restart' must be 'yes' or 'no', not '"
+		    QUOTE "'", kv->where, kv->value);
+	sup->restart = kv->value[0] == 'y';
+	return 0;
+}
+
+/* "COUNT SECONDS": COUNT from 1 to 1000, SECONDS as for the timeouts. */
+static int sup_limit(const struct conf_kv *kv, struct supervision *sup,
+    struct err *e)
+{
+	const char *blank = strchr(kv->value, ' ');
+	struct conf_kv secs = *kv;
+	unsigned long long n;
+	char count[16];
+
+	if (!blank || blank - kv->value >= (long)sizeof count)
+		return fail(e, "%s: 'restart_limit' takes COUNT SECONDS, not '"
+		    QUOTE "'", kv->where, kv->value);
+	memcpy(count, kv->value, (size_t)(blank - kv->value));
+	count[blank - kv->value] = 0;
+	if (parse_fixed(count, 0, 1000, &n) < 0 || n == 0)
+		return fail(e, "%s: bad COUNT '" QUOTE "' for 'restart_limit' "
+		    "(1 to 1000)", kv->where, count);
+	while (*blank == ' ' || *blank == '\t')
+		blank++;
+	secs.value = blank;
+	if (set_time(&secs, 1, &sup->limit_ms, e) < 0)
+		return -1;
+	sup->limit_count = (long)n;
+	return 0;
+}
+
+/* One of restart, restart_limit, backoff_max: 1 if key is one of them
+ * (0 if not), -1 on a bad value. */
+static int sup_key(const struct conf_kv *kv, struct supervision *sup,
+    struct err *e)
+{
+	int rc;
+
+	if (strcmp(kv->key, "restart") == 0)
+		rc = sup_restart(kv, sup, e);
+	else if (strcmp(kv->key, "restart_limit") == 0)
+		rc = sup_limit(kv, sup, e);
+	else if (strcmp(kv->key, "backoff_max") == 0)
+		rc = set_time(kv, 0, &sup->backoff_max_ms, e);
+	else
+		return 0;
+	return rc < 0 ? -1 : 1;
+}
+
+static int key_sup(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
+{
+	return sup_key(kv, &c->svc->sup, e) < 0 ? -1 : 0;
+}
+
 /* ---- service file: dispatch ---- */
 
 static const struct {
@@ -1132,6 +1208,9 @@ static const struct {
 	[K_MEMORY] = { "memory", key_memory, 0 },
 	[K_RELOAD_SIGNAL] = { "reload_signal", key_reload_signal, 0 },
 	[K_FLUSH_SIGNAL] = { "flush_signal", key_flush_signal, 0 },
+	[K_RESTART] = { "restart", key_sup, 0 },
+	[K_RESTART_LIMIT] = { "restart_limit", key_sup, 0 },
+	[K_BACKOFF_MAX] = { "backoff_max", key_sup, 0 },
 };
 
 static int service_line(void *ctx, const struct conf_kv *kv, struct err *e)
@@ -1176,6 +1255,7 @@ static void service_init(struct service *svc, const struct site *site,
 	svc->start_timeout_ms = 10000;
 	svc->stop_timeout_ms = 30000;
 	svc->zap_grace_ms = 100;
+	svc->sup = site->sup;
 }
 
 int conf_load_service(const struct site *site, const char *name,

@@ -28,6 +28,16 @@ struct conf_var {
 	char *value;
 };
 
+/* Supervision (qmailctl(8), SUPERVISION): the service keys restart,
+ * restart_limit and backoff_max; the same keys in the site config set
+ * the defaults. */
+struct supervision {
+	int restart;            /* 1: restart an element that exits unasked */
+	long limit_count;       /* restart_limit COUNT SECONDS: give up after */
+	long limit_ms;          /* COUNT unexpected exits within SECONDS */
+	long backoff_max_ms;    /* longest wait between two restarts */
+};
+
 struct site {
 	char *file;             /* the site config's path */
 	char *services;         /* service directory (relative: to file's dir;
@@ -38,6 +48,9 @@ struct site {
 	                         * "default =" gives an empty array) */
 	struct conf_var *vars;  /* every key of the site file, for ${key} */
 	size_t nvars;
+	struct supervision sup; /* the services' defaults */
+	long check_restart_window_ms;   /* check warns this long after a
+	                                 * restart; default 300 s */
 };
 
 enum probe_kind {
@@ -74,6 +87,7 @@ struct service {
 	unsigned long long memory;  /* bytes; 0 = no limit */
 	int reload_signal;      /* what `reload` sends; 0: nothing to reload */
 	int flush_signal;       /* what `flush` sends; 0: not a queue */
+	struct supervision sup;
 };
 
 /* Reads the site config.  A missing file is an error.  Unknown keys are
