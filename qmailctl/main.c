@@ -12,6 +12,7 @@
 #include "proc.h"
 #include "rundir.h"
 #include "status.h"
+#include "supervise.h"
 #include "transition.h"
 #include "workers.h"
 
@@ -401,6 +402,9 @@ int main(int argc, char **argv)
 	msg_oom_code = EXIT_FAILED;
 	open_std_fds();
 	signal(SIGPIPE, SIG_IGN);
+	/* start execs qmailctl as the service's supervisor */
+	if (!strcmp(msg_prog, SUPERVISE_PROG))
+		return supervise_main(argc, argv);
 	first = parse_options(argc, argv);
 	cmd = parse_command(argc, argv, first);
 	load_site(&site);

@@ -16,6 +16,7 @@
 #include "rundir.h"
 #include "spawn.h"
 #include "launch.h"
+#include "supervise.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -70,6 +71,7 @@ static int clear_leftovers(struct unit *u)
 	}
 
 	rundir_sweep(u->site->rundir, u->svc->name);
+	supervise_forget(u);    /* a dead supervisor's pidfile, a state */
 	for (i = 0; i < u->nel; i++) {
 		struct element *e = &u->el[i];
 
@@ -189,6 +191,11 @@ int start_locked(struct unit *u)
 	int rc;
 
 	unit_observe(u);
+	if (u->sup.state == EL_ALIVE && run->state != EL_ALIVE) {
+		say(u, "already running (%s %d is restarting it)",
+		    SUPERVISE_PROG, (int)u->sup.id.pid);
+		return EXIT_OK;
+	}
 	if (run->state == EL_ALIVE) {
 		if (u->nel == 2 && log->state != EL_ALIVE)
 			say(u, "already running (%s %d), but its logger is "
@@ -208,9 +215,12 @@ int start_locked(struct unit *u)
 	memset(&st, 0, sizeof st);
 	st.t0 = clock_ms();
 	deadline = st.t0 + unit_timeout(u, u->svc->start_timeout_ms);
-	if (launch_all(u, paths, &st) < 0 ||
-	    launch_wait_ready(u, deadline, -1, &st) < 0) {
+	if (u->svc->sup.restart)
+		rc = supervise_launch(u, deadline, &st);
+	else if ((rc = launch_all(u, paths, &st)) < 0 ||
+	    (rc = launch_wait_ready(u, deadline, -1, &st)) < 0)
 		launch_abort(u);
+	if (rc < 0) {
 		log_tail(u, tail, sizeof tail);
 		if (tail[0])
 			sayerr(u, "%s (log: %s)", st.why, tail);

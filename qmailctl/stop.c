@@ -10,6 +10,7 @@
 #include "cgroup.h"
 #include "clock.h"
 #include "group.h"
+#include "supervise.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -47,6 +48,7 @@ static int stopped_already(struct unit *u)
 	}
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
+	supervise_forget(u);
 	say(u, "not running");
 	return 1;
 }
@@ -85,9 +87,18 @@ int stop_locked(struct unit *u)
 	int left = 0, n;
 
 	unit_observe(u);
-	if (stopped_already(u))
+	if (u->sup.state != EL_ALIVE && stopped_already(u))
 		return EXIT_OK;
 	deadline = t0 + unit_timeout(u, u->svc->stop_timeout_ms);
+	/* The supervisor stops the elements itself; what it leaves (it was
+	 * killed meanwhile) is stopped below as an unsupervised service. */
+	if ((n = supervise_stop(u, deadline)) != 0) {
+		if (n < 0)
+			return EXIT_FAILED;
+		return timed_out(u, run->state == EL_ALIVE ? run : &u->sup, 0,
+		    t0);
+	}
+	unit_observe(u);
 	group_of(&run->id, u->cgroup, &g);
 	if (run->state == EL_ALIVE) {
 		if (unit_signal(u, run, SIGTERM) < 0)
@@ -113,6 +124,7 @@ int stop_locked(struct unit *u)
 		unit_forget(log);
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
+	supervise_forget(u);
 	fmt_duration(took, sizeof took, (double)(clock_ms() - t0) / 1000);
 	say(u, "stopped in %s", took);
 	return EXIT_OK;

@@ -43,6 +43,12 @@ void unit_init(struct unit *u, const struct site *site,
 	el_init(&u->el[EL_RUN], u, EL_RUN);
 	if (svc->log)
 		el_init(&u->el[EL_LOG], u, EL_LOG);
+	memset(&u->sup, 0, sizeof u->sup);
+	u->sup.role = "supervisor";
+	snprintf(u->sup.program, sizeof u->sup.program, "%s", SUPERVISE_PROG);
+	rundir_path(u->sup.pidfile, sizeof u->sup.pidfile, site->rundir,
+	    svc->name, ".sup.pid");
+	u->sup.handle = -1;
 }
 
 void unit_free(struct unit *u)
@@ -54,6 +60,10 @@ void unit_free(struct unit *u)
 			close(u->el[i].handle);
 			u->el[i].handle = -1;
 		}
+	if (u->sup.handle >= 0) {
+		close(u->sup.handle);
+		u->sup.handle = -1;
+	}
 	if (u->lock >= 0) {
 		close(u->lock);
 		u->lock = -1;
@@ -111,6 +121,9 @@ void unit_observe(struct unit *u)
 
 	for (i = 0; i < u->nel; i++)
 		el_observe(&u->el[i]);
+	el_observe(&u->sup);
+	/* its comm is a truncation of what ps shows in full */
+	snprintf(u->sup.program, sizeof u->sup.program, "%s", SUPERVISE_PROG);
 }
 
 int unit_lock(struct unit *u, long timeout_ms, struct err *e)

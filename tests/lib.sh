@@ -60,7 +60,8 @@ track_pgid() { echo "pgid $1" >>"$T/.tracked"; }
 # Ends everything the test started: services through qmailctl's own rundir
 # pidfiles (by process group), then tracked pids and groups.  Never by name.
 cleanup() {
-	for _f in "$T"/*/run/*.pid "$T"/run/*.pid; do
+	# supervisors first, so that none restarts what is killed after it
+	for _f in "$T"/*/run/*.sup.pid "$T"/run/*.sup.pid "$T"/*/run/*.pid "$T"/run/*.pid; do
 		same_process "$_f" || continue
 		_pid=$(head -n 1 "$_f")
 		_pgid=$(sed -n 's/^pgid //p' "$_f")

@@ -1,0 +1,102 @@
+/* supstate.c: the supervisor's state file (supstate.h). */
+#include "supstate.h"
+#include "atomic.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Anyone may read it, as a pidfile. */
+#define SUPSTATE_MODE 0644
+#define SUPSTATE_MAX 2048
+
+int supstate_write(const char *path, const struct sup_state *s,
+    struct err *e)
+{
+	char buf[SUPSTATE_MAX], why[1024];
+	int n;
+
+	n = snprintf(buf, sizeof buf, "state %s\nsince %lld\nwait_until %lld\n"
+	    "restarts %ld\nlast_restart %lld\nlast_exit %s\nlast_exit_at %lld\n"
+	    "reason %s\n", s->state, s->since, s->wait_until, s->restarts,
+	    s->last_restart, s->last_exit, s->last_exit_at, s->reason);
+	if (n < 0 || (size_t)n >= sizeof buf)
+		n = sizeof buf - 1;
+	if (atomic_write(path, buf, (size_t)n, SUPSTATE_MODE, ATOMIC_CHECK_DIR,
+	    why, sizeof why) < 0)
+		return err_set(e, "%s", why);
+	return 0;
+}
+
+/* A value runs to the end of its line; newlines were never written in
+ * one (the texts come from our own formatting, see supervise.c). */
+static void set_text(char *dst, size_t size, const char *v)
+{
+	snprintf(dst, size, "%.*s", (int)strcspn(v, "\n"), v);
+}
+
+static void parse_line(struct sup_state *s, const char *line)
+{
+	const char *v = strchr(line, ' ');
+
+	if (!v)
+		return;
+	v++;
+	if (!strncmp(line, "state ", 6))
+		set_text(s->state, sizeof s->state, v);
+	else if (!strncmp(line, "since ", 6))
+		s->since = atoll(v);
+	else if (!strncmp(line, "wait_until ", 11))
+		s->wait_until = atoll(v);
+	else if (!strncmp(line, "restarts ", 9))
+		s->restarts = atol(v);
+	else if (!strncmp(line, "last_restart ", 13))
+		s->last_restart = atoll(v);
+	else if (!strncmp(line, "last_exit ", 10))
+		set_text(s->last_exit, sizeof s->last_exit, v);
+	else if (!strncmp(line, "last_exit_at ", 13))
+		s->last_exit_at = atoll(v);
+	else if (!strncmp(line, "reason ", 7))
+		set_text(s->reason, sizeof s->reason, v);
+}
+
+int supstate_read(const char *path, struct sup_state *s)
+{
+	char buf[SUPSTATE_MAX + 1], *line, *next;
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	memset(s, 0, sizeof *s);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > SUPSTATE_MAX) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	n = read(fd, buf, SUPSTATE_MAX);
+	close(fd);
+	if (n <= 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	buf[n] = 0;
+	for (line = buf; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		parse_line(s, line);
+	}
+	if (!s->state[0]) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
