@@ -5,6 +5,8 @@
  * "running"). */
 #include "status.h"
 #include "transition.h"
+#include "clock.h"
+#include "supstate.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -73,14 +75,41 @@ static void describe_reach(const struct unit *u)
 		    (int)(run->id.pgid ? run->id.pgid : run->id.pid));
 }
 
+/* A supervised service: the supervisor's word ("restarting in 400 ms")
+ * replaces "running", and its history follows the elements. */
+static int supervised(const struct unit *u, struct sup_state *ss,
+    enum sup_view *view, char *word, size_t size, char *hist, size_t hsize)
+{
+	*view = supstate_view(u, ss);
+	supstate_history(ss, hist, hsize);
+	if (*view == SV_RESTARTING)
+		snprintf(word, size, "restarting in %d ms",
+		    clock_left(ss->wait_until));
+	else
+		snprintf(word, size, "%s", supstate_word(*view));
+	return *view == SV_FAILED ? STATUS_DEAD : STATUS_RUNNING;
+}
+
 int status_text(struct unit *u)
 {
-	char a[512], b[512];
+	char a[512], b[512], sword[64], hist[600];
+	struct sup_state ss;
+	enum sup_view view;
 	const char *word;
-	int code;
+	int code, scode;
 
 	unit_observe(u);
 	code = state_code(u, &word);
+	scode = supervised(u, &ss, &view, sword, sizeof sword, hist,
+	    sizeof hist);
+	if (view == SV_FAILED) {
+		printf("%s: failed (%s)\n", u->svc->name, ss.reason);
+		return scode;
+	}
+	if (view != SV_NONE) {
+		code = scode;
+		word = sword;
+	}
 	if (code == STATUS_STOPPED && (u->nel < 2 ||
 	    u->el[EL_LOG].state == EL_ABSENT)) {
 		printf("%s: stopped\n", u->svc->name);
@@ -89,9 +118,15 @@ int status_text(struct unit *u)
 	describe_element(&u->el[EL_RUN], a, sizeof a);
 	if (u->nel == 2) {
 		describe_element(&u->el[EL_LOG], b, sizeof b);
-		printf("%s: %s (%s, %s)\n", u->svc->name, word, a, b);
+		printf("%s: %s (%s, %s)%s%s\n", u->svc->name, word, a, b,
+		    hist[0] ? "; " : "", hist);
 	} else
-		printf("%s: %s (%s)\n", u->svc->name, word, a);
+		printf("%s: %s (%s)%s%s\n", u->svc->name, word, a,
+		    hist[0] ? "; " : "", hist);
+	if (view == SV_UNSUPERVISED || (view == SV_STARTING && ss.reason[0]))
+		printf("%s: %s\n", u->svc->name, view == SV_UNSUPERVISED ?
+		    "no supervisor watches it: nothing restarts it if it "
+		    "exits ('qmailctl restart' puts it under one)" : ss.reason);
 	if (u->opts->verbose)
 		describe_reach(u);
 	return code;
@@ -127,13 +162,44 @@ static void json_element(FILE *f, const struct element *e)
 	fputc('}', f);
 }
 
+static void json_supervisor(const struct unit *u, const struct sup_state *ss,
+    enum sup_view view)
+{
+	printf(",\"supervisor\":");
+	if (u->sup.state == EL_ALIVE)
+		printf("{\"pid\":%d}", (int)u->sup.id.pid);
+	else
+		printf("null");
+	printf(",\"restarts\":%ld,\"last_exit\":", ss->restarts);
+	if (ss->last_exit[0]) {
+		json_string(stdout, ss->last_exit);
+		printf(",\"last_exit_at\":%lld", ss->last_exit_at);
+	} else
+		printf("null");
+	if (view == SV_RESTARTING)
+		printf(",\"restart_in_ms\":%d", clock_left(ss->wait_until));
+	if (ss->reason[0]) {
+		printf(",\"reason\":");
+		json_string(stdout, ss->reason);
+	}
+}
+
 int status_json(struct unit *u, int first)
 {
+	char sword[64], hist[600];
+	struct sup_state ss;
+	enum sup_view view;
 	const char *word;
-	int code, i;
+	int code, i, scode;
 
 	unit_observe(u);
 	code = state_code(u, &word);
+	scode = supervised(u, &ss, &view, sword, sizeof sword, hist,
+	    sizeof hist);
+	if (view != SV_NONE) {
+		code = scode;
+		word = supstate_word(view);
+	}
 	printf("%s{\"name\":", first ? "" : ",");
 	json_string(stdout, u->svc->name);
 	printf(",\"description\":");
@@ -143,6 +209,8 @@ int status_json(struct unit *u, int first)
 		json_string(stdout, u->cgroup);
 	else
 		printf("null");
+	if (view != SV_NONE)
+		json_supervisor(u, &ss, view);
 	printf(",\"elements\":[");
 	for (i = 0; i < u->nel; i++) {
 		if (i)

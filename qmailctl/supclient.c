@@ -71,12 +71,12 @@ static void end_failed(struct unit *u)
 {
 	struct element *sup = &u->sup;
 
-	if (wait_handles(&sup->handle, 1, TAKEDOWN_MS) > 0) {
+	if (sup->state == EL_ALIVE &&
+	    wait_handles(&sup->handle, 1, TAKEDOWN_MS) > 0) {
 		proc_signal(sup->handle, SIGTERM);
 		if (wait_handles(&sup->handle, 1, TAKEDOWN_MS) > 0)
 			proc_signal(sup->handle, SIGKILL);
 	}
-	launch_reap(sup);
 	unit_observe(u);
 	if (u->sup.state == EL_ALIVE)
 		proc_signal(u->sup.handle, SIGKILL);
@@ -84,15 +84,19 @@ static void end_failed(struct unit *u)
 	supervise_forget(u);
 }
 
-static int read_report(int sock, long long deadline,
+/* Its first line says it has recorded itself and spawned the elements:
+ * from then on it is known by its pidfile, identity checked. */
+static int read_report(struct unit *u, int sock, long long deadline,
     struct started *st)
 {
 	char line[1200];
 
 	deadline += REPORT_GRACE_MS;
 	read_line(sock, deadline, line, sizeof line);
-	if (!strncmp(line, "spawned ", 8))
+	if (!strncmp(line, "spawned ", 8)) {
+		unit_observe(u);
 		read_line(sock, deadline, line, sizeof line);
+	}
 	if (!strncmp(line, "ready", 5)) {
 		snprintf(st->tls, sizeof st->tls, "%.*s", (int)sizeof st->tls - 1,
 		    line[5] ? line + 6 : "");
@@ -123,8 +127,13 @@ int supervise_launch(struct unit *u, long long deadline, struct started *st)
 	}
 	fflush(stdout);
 	fflush(stderr);
-	if ((pid = fork()) == 0)
-		exec_supervisor(u, sv[1]);
+	/* Forked twice, so that it is no child (nor in the process tree) of
+	 * this worker: it outlives whatever ends the worker. */
+	if ((pid = fork()) == 0) {
+		if (fork() == 0)
+			exec_supervisor(u, sv[1]);
+		_exit(0);
+	}
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);
@@ -132,9 +141,9 @@ int supervise_launch(struct unit *u, long long deadline, struct started *st)
 		    strerror(errno));
 		return -1;
 	}
-	u->sup.child = pid;
-	u->sup.handle = proc_open_pid(pid);
-	rc = read_report(sv[0], deadline, st);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	rc = read_report(u, sv[0], deadline, st);
 	close(sv[0]);
 	if (rc < 0) {
 		end_failed(u);

@@ -1,6 +1,10 @@
 /* supstate.c: the supervisor's state file (supstate.h). */
 #include "supstate.h"
 #include "atomic.h"
+#include "clock.h"
+#include "report.h"
+#include "rundir.h"
+#include "unit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Anyone may read it, as a pidfile. */
@@ -99,4 +104,65 @@ int supstate_read(const char *path, struct sup_state *s)
 		return -1;
 	}
 	return 0;
+}
+
+enum sup_view supstate_view(const struct unit *u, struct sup_state *s)
+{
+	static const struct {
+		const char *state;
+		enum sup_view view;
+	} words[] = {
+		{ "up", SV_UP }, { "starting", SV_STARTING },
+		{ "restarting", SV_RESTARTING }, { "held", SV_STOPPING },
+		{ "stopping", SV_STOPPING },
+	};
+	char path[PATH_MAX];
+	int have;
+	size_t i;
+
+	rundir_path(path, sizeof path, u->site->rundir, u->svc->name, ".state");
+	have = supstate_read(path, s) == 0;
+	if (u->sup.state == EL_ALIVE) {
+		for (i = 0; i < sizeof words / sizeof words[0]; i++)
+			if (have && !strcmp(s->state, words[i].state))
+				return words[i].view;
+		return SV_STARTING;
+	}
+	if (u->el[EL_RUN].state == EL_ALIVE)
+		return have || u->sup.state != EL_ABSENT ? SV_UNSUPERVISED :
+		    SV_NONE;
+	return have && !strcmp(s->state, "failed") ? SV_FAILED : SV_NONE;
+}
+
+const char *supstate_word(enum sup_view v)
+{
+	static const char *const w[] = {
+		[SV_NONE] = "", [SV_UP] = "up", [SV_STARTING] = "starting",
+		[SV_RESTARTING] = "restarting", [SV_STOPPING] = "stopping",
+		[SV_FAILED] = "failed", [SV_UNSUPERVISED] = "unsupervised",
+	};
+
+	return w[v];
+}
+
+void supstate_history(const struct sup_state *s, char *buf, size_t size)
+{
+	char ago[32], when[32] = "?";
+	time_t t = (time_t)s->last_exit_at;
+	struct tm tm;
+	size_t n = 0;
+
+	buf[0] = 0;
+	if (s->restarts > 0) {
+		fmt_duration(ago, sizeof ago,
+		    (double)(clock_ms() - s->last_restart) / 1000);
+		n = (size_t)snprintf(buf, size, "%ld restart%s, the last %s "
+		    "ago", s->restarts, s->restarts == 1 ? "" : "s", ago);
+	}
+	if (s->last_exit[0] && n < size) {
+		if (localtime_r(&t, &tm))
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+		snprintf(buf + n, size - n, "%slast unexpected exit: %s at %s",
+		    n ? "; " : "", s->last_exit, when);
+	}
 }

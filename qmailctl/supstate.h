@@ -39,4 +39,21 @@ int supstate_write(const char *path, const struct sup_state *s,
 /* 0, or -1 with errno (ENOENT: no state file, EINVAL: not one). */
 int supstate_read(const char *path, struct sup_state *s);
 
+/* What status and check say of a supervised service, from the state file
+ * and what unit_observe() saw of the supervisor and the server. */
+enum sup_view {
+	SV_NONE,                /* not supervised: status as without one */
+	SV_UP, SV_STARTING, SV_RESTARTING, SV_STOPPING,
+	SV_FAILED,              /* given up; left down until start */
+	SV_UNSUPERVISED,        /* the server runs, its supervisor is gone */
+};
+
+struct unit;
+enum sup_view supstate_view(const struct unit *u, struct sup_state *s);
+const char *supstate_word(enum sup_view v);
+
+/* "3 restarts, the last 2 s ago; last unexpected exit: tcpserver 4121
+ * killed by signal 9 at 2026-12-02 18:00:01"; "" when nothing restarted. */
+void supstate_history(const struct sup_state *s, char *buf, size_t size);
+
 #endif

@@ -67,7 +67,8 @@ bad_pidfiles() {
 recorded() {
 	set -- "$T"/run/*.pid
 	[ -e "$1" ] || return 0
-	awk 'FNR == 1 { pid[FILENAME] = $0 } /^start / { start[FILENAME] = $2 }
+	# elements only: the supervisors (NAME.sup.pid) are not of the site
+	awk 'FILENAME ~ /\.sup\.pid$/ { next } FNR == 1 { pid[FILENAME] = $0 } /^start / { start[FILENAME] = $2 }
 		END { for (f in pid) { p = pid[f]; line = ""
 			if (p !~ /^[0-9]+$/ || (getline line < ("/proc/" p "/stat")) <= 0) continue
 			sub(/.*\) /, "", line); split(line, x, " ")
