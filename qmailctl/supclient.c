@@ -30,9 +30,10 @@
 
 static _Noreturn void exec_supervisor(struct unit *u, int sock)
 {
-	char fd[16], tmo[32];
+	char fd[16], tmo[32], self[PATH_MAX];
 	char *argv[3];
 	int null = open("/dev/null", O_RDWR);
+	ssize_t n;
 
 	setsid();
 	if (null >= 0) {
@@ -48,6 +49,13 @@ static _Noreturn void exec_supervisor(struct unit *u, int sock)
 	argv[0] = SUPERVISE_PROG;
 	argv[1] = (char *)u->svc->name;
 	argv[2] = NULL;
+	/* This binary, by its path: exec of /proc/self/exe would run a
+	 * valgrind's own tool instead of qmailctl under it. */
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = 0;
+		execv(self, argv);
+	}
 	execv("/proc/self/exe", argv);
 	_exit(EXIT_FAILED);
 }

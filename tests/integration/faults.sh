@@ -44,6 +44,9 @@ probe = none
 settle = 20
 stop_timeout = 0.2
 zap_grace = 30
+# unsupervised: the crashes below leave an orphaned group for the next
+# command to find (a supervisor would end it and restart)
+restart = no
 SVC
 
 
