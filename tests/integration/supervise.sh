@@ -50,6 +50,29 @@ kill_loop() {
 	check "$1: ... never two (or none) at once ($_two times)" test "$_two" = 0
 }
 
+# The keys: bad values are errors naming FILE:LINE (exit 6).
+bad_key() {
+	printf 'run = sleep 1\n%s\n' "$1" >"$T/services/bad"
+	q -n start bad >"$T/out" 2>&1
+	is_rc $? 6 "'$1' is a configuration error"
+	check "... naming the file and line" grep -q "services/bad:2: $2" "$T/out"
+}
+bad_key "restart = maybe" "'restart' must be 'yes' or 'no'"
+bad_key "restart_limit = 10" "'restart_limit' takes COUNT SECONDS"
+bad_key "restart_limit = 0 60" "bad COUNT '0'"
+bad_key "backoff_max = soon" "bad number 'soon' for 'backoff_max'"
+rm -f "$T/services/bad"
+sed 's/^T = /restart = sometimes\nT = /' "$T/qmailctl.conf" >"$T/bad.conf"
+"$QMAILCTL" -f "$T/bad.conf" status >"$T/out" 2>&1
+is_rc $? 6 "a bad site default is an error too"
+check "... naming the site file and line" grep -q "bad.conf:[0-9]*: 'restart' must be" "$T/out"
+# restart = no in the site config: no supervisor by default.
+sed 's/^T = /restart = no\nT = /' "$T/qmailctl.conf" >"$T/no.conf"
+"$QMAILCTL" -f "$T/no.conf" start pop3 >/dev/null 2>&1
+is_rc $? 0 "restart = no as the site default: start exits 0"
+check "... and no supervisor runs" test ! -e "$T/run/pop3.sup.pid"
+"$QMAILCTL" -f "$T/no.conf" stop pop3 >/dev/null 2>&1
+
 q start smtp send >"$T/out" 2>&1
 is_rc $? 0 "start smtp send (supervised by default) exits 0"
 sed 's/^/# /' "$T/out"
