@@ -104,7 +104,7 @@ cgsite="$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)/qmailct
 rm_cgroups() { [ -d "$cgsite" ] && { rmdir "$cgsite"/*/ "$cgsite" 2>/dev/null; }; return 0; }
 mounted=""
 unmount_all() { for _m in $mounted; do umount "$_m" 2>/dev/null; done; }
-trap 'kill_site; rm_cgroups; unmount_all; cleanup' EXIT
+trap 'kill_supervisors; kill_site; rm_cgroups; unmount_all; cleanup' EXIT
 
 # rundir_site NAME: a second site config, same services, rundir $T/NAME.
 rundir_site() {
