@@ -30,12 +30,18 @@
 
 static _Noreturn void exec_supervisor(struct unit *u, int sock)
 {
-	char fd[16], tmo[32], self[PATH_MAX];
+	char fd[16], tmo[32], self[PATH_MAX], conf[PATH_MAX];
 	char *argv[3];
 	int null = open("/dev/null", O_RDWR);
 	ssize_t n;
 
 	setsid();
+	/* the site config by an absolute path, so that no directory of the
+	 * caller's is kept busy */
+	if (realpath(u->site->file, conf))
+		setenv("QMAILCTL_CONF", conf, 1);
+	if (chdir("/") < 0)
+		_exit(EXIT_FAILED);
 	if (null >= 0) {
 		dup2(null, 0);
 		dup2(null, 1);

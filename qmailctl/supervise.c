@@ -443,6 +443,24 @@ static void first_start(struct sup *s)
 	save_state(s, "up");
 }
 
+/* Our own lines go to the log, as the server's do, but through an open
+ * file description of our own that does not block: with the logger down
+ * and the pipe full, a line of ours is dropped rather than wait for the
+ * logger that only we can restart.  (O_NONBLOCK on the server's
+ * description would make its writes fail.) */
+static void log_own_lines(struct sup *s)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", s->pipefd[1]);
+	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	dup2(fd, 2);
+	close(fd);
+}
+
 static int block_signals(void)
 {
 	sigset_t set;
@@ -529,8 +547,7 @@ int supervise_main(int argc, char **argv)
 			    strerror(errno));
 			finish(&s, EXIT_FAILED);
 		}
-		/* our own lines go to the log, as the server's do */
-		dup2(s.pipefd[1], 2);
+		log_own_lines(&s);
 	}
 	first_start(&s);
 	loop(&s);

@@ -72,6 +72,11 @@ sed 's/^T = /restart = no\nT = /' "$T/qmailctl.conf" >"$T/no.conf"
 is_rc $? 0 "restart = no as the site default: start exits 0"
 check "... and no supervisor runs" test ! -e "$T/run/pop3.sup.pid"
 "$QMAILCTL" -f "$T/no.conf" stop pop3 >/dev/null 2>&1
+# A relative -f: the supervisor still finds the site (it runs in /).
+(cd "$T" && "$QMAILCTL" -f qmailctl.conf start pop3 >/dev/null 2>&1)
+is_rc $? 0 "start with a relative -f exits 0"
+check "... its supervisor runs in /" test "$(readlink "/proc/$(head -n 1 "$T/run/pop3.sup.pid")/cwd")" = /
+q stop pop3 >/dev/null 2>&1
 
 q start smtp send >"$T/out" 2>&1
 is_rc $? 0 "start smtp send (supervised by default) exits 0"
@@ -142,6 +147,27 @@ seq 1 "$NL" >"$T/want"
 check "every line is in the log once, in order" cmp -s "$T/got" "$T/want"
 note "lines: $(wc -l <"$T/got") of $NL"
 q stop bab >/dev/null 2>&1
+
+# A server that floods its log: the pipe is full whenever the logger is
+# down, and the supervisor must not block on a line of its own then.
+add_service flood <<'SVC'
+run = yes
+log = multilog s1000000 n2 ${T}/log/flood
+probe = none
+settle = 50
+restart_limit = 1000 1
+backoff_max = 20
+SVC
+q start flood >/dev/null 2>&1
+i=0 missed=0
+while [ $i -lt 5 ]; do
+	old=$(pid_of flood log)
+	kill -KILL "$old"
+	wait_for 10 back "$T/run/flood.log.pid" "$old" flood || missed=$((missed + 1))
+	i=$((i + 1))
+done
+check "a flooding server: its logger killed 5 times, always back ($missed misses)" test "$missed" = 0
+q stop flood >/dev/null 2>&1
 
 # --- a server that exits at once: backoff, give up, start clears it -------
 add_service crash <<'SVC'
