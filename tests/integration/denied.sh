@@ -13,6 +13,10 @@
 
 make_marked_site "reload_signal = HUP"
 echo "cgroup = no" >>"$T/qmailctl.conf"
+# Unsupervised: what is refused here is qmailctl's signals to the elements
+# (and zap's cgroup.kill without any); a supervisor would be one more
+# process whose signals are refused, and one that zap cannot end.
+echo "restart = no" >>"$T/qmailctl.conf"
 
 # ---- not root: a command that acts says that it must run as root ----
 # (not that the run directory is "writable by a user other than" the
@@ -87,7 +91,7 @@ check "... pop3 left running" untouched
 deny reload send
 is_rc $? 1 "reload, HUP refused: exit 1 (not 7: the server is running)"
 check "... saying so" grep -qx \
-	"send: failed: unable to send SIGHUP to qmail-standin $(pid_of send): Operation not permitted" "$T/err"
+	"send: failed: unable to send SIGHUP to qmail-send $(pid_of send): Operation not permitted" "$T/err"
 
 deny pause send
 is_rc $? 1 "pause, STOP refused: exit 1, not 'sent to 0 processes'"
