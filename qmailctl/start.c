@@ -191,6 +191,18 @@ int start_locked(struct unit *u)
 	int rc;
 
 	unit_observe(u);
+	/* A stop whose qmailctl was killed: its supervisor finishes it;
+	 * start begins once it has. */
+	if (u->sup.state == EL_ALIVE && supervise_stopping(u)) {
+		wait_handles(&u->sup.handle, 1,
+		    unit_timeout(u, u->svc->stop_timeout_ms));
+		unit_observe(u);
+		if (u->sup.state == EL_ALIVE) {
+			sayerr(u, "%s %d is still stopping the service",
+			    SUPERVISE_PROG, (int)u->sup.id.pid);
+			return EXIT_FAILED;
+		}
+	}
 	if (u->sup.state == EL_ALIVE && run->state != EL_ALIVE) {
 		say(u, "already running (%s %d is restarting it)",
 		    SUPERVISE_PROG, (int)u->sup.id.pid);

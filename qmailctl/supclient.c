@@ -182,7 +182,7 @@ int supervise_stop(struct unit *u, long long deadline)
 	return wait_handles(fds, u->nel + 1, clock_left(deadline));
 }
 
-static int holds(const struct unit *u)
+int supervise_stopping(const struct unit *u)
 {
 	struct sup_state st;
 	char path[PATH_MAX];
@@ -199,7 +199,7 @@ void supervise_hold(struct unit *u)
 
 	if (u->sup.state != EL_ALIVE || unit_signal(u, &u->sup, SIGUSR1) != 0)
 		return;
-	while (!holds(u) && clock_left(deadline) > 0 &&
+	while (!supervise_stopping(u) && clock_left(deadline) > 0 &&
 	    wait_handles(&u->sup.handle, 1, 0) > 0)
 		poll(NULL, 0, clock_backoff(&delay, deadline, 20));
 }

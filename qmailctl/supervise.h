@@ -30,6 +30,9 @@ int supervise_stop(struct unit *u, long long deadline);
  * holds, so that it restarts nothing while the group is killed. */
 void supervise_hold(struct unit *u);
 
+/* True while the supervisor stops the service (or holds it, for zap). */
+int supervise_stopping(const struct unit *u);
+
 /* zap, after the kill: ends the supervisor (TERM, then KILL).  Returns
  * 1 if it is still alive. */
 int supervise_end(struct unit *u);
