@@ -29,6 +29,7 @@
 #include "preflight.h"
 #include "probe.h"
 #include "queue.h"
+#include "supstate.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -114,6 +115,41 @@ static int check_running(struct unit *u, struct verdict *v)
 		break;
 	}
 	return -1;
+}
+
+/* The supervisor's word: CRITICAL when it gave up, WARNING while it
+ * restarts (-1: that is the verdict) or, after the probe, when it
+ * restarted within the site's check_restart_window (check_restarted). */
+static int check_supervision(struct unit *u, struct verdict *v,
+    struct sup_state *ss, enum sup_view *view)
+{
+	*view = supstate_view(u, ss);
+	if (*view == SV_FAILED) {
+		set(v, RANK_CRITICAL, "%s: failed (%s)", u->svc->name,
+		    ss->reason);
+		return -1;
+	}
+	if (*view == SV_RESTARTING) {
+		set(v, RANK_WARNING, "%s: restarting in %d ms (%s)",
+		    u->svc->name, clock_left(ss->wait_until), ss->last_exit);
+		return -1;
+	}
+	return 0;
+}
+
+static void check_restarted(struct unit *u, struct verdict *v,
+    const struct sup_state *ss, enum sup_view view)
+{
+	char ago[32];
+
+	if (view == SV_UNSUPERVISED)
+		add(v, RANK_WARNING, ", unsupervised (its supervisor is gone)");
+	if (ss->restarts == 0 || clock_ms() - ss->last_restart >=
+	    u->site->check_restart_window_ms)
+		return;
+	fmt_duration(ago, sizeof ago,
+	    (double)(clock_ms() - ss->last_restart) / 1000);
+	add(v, RANK_WARNING, ", restarted %s ago (%s)", ago, ss->last_exit);
 }
 
 /* The name the site's certificates are for, or NULL: then no name is
@@ -216,15 +252,18 @@ static void judge_cert(struct unit *u, struct verdict *v)
 
 int do_check(struct unit *u)
 {
+	struct sup_state ss;
+	enum sup_view view;
 	struct verdict v;
 
 	memset(&v, 0, sizeof v);
 	unit_observe(u);
-	if (check_running(u, &v) == 0) {
+	if (check_supervision(u, &v, &ss, &view) == 0 && check_running(u, &v) == 0) {
 		check_probe(u, &v);
 		if (v.rank < RANK_CRITICAL) {
 			check_logger(u, &v);
 			judge_cert(u, &v);
+			check_restarted(u, &v, &ss, view);
 		}
 	}
 	if (v.rank == RANK_OK && u->opts->quiet)

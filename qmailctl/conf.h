@@ -26,6 +26,11 @@
 /* check and start warn this many days before a certificate expires. */
 #define CONF_DEFAULT_CERT_WARN_DAYS 30
 #define CONF_DEFAULT_STATEDIR "/var/lib/qmailctl"
+/* Supervision defaults (SPEC: restart_limit 10 60, backoff_max 60000). */
+#define SUP_LIMIT_COUNT_DEFAULT 10
+#define SUP_LIMIT_MS_DEFAULT 60000
+#define SUP_BACKOFF_MAX_MS_DEFAULT 60000
+#define CHECK_RESTART_WINDOW_MS_DEFAULT 300000
 
 struct conf_var {
 	char *key;
@@ -46,6 +51,16 @@ enum queue_limit {
 };
 #define QUEUE_LIMIT_MAX 1000000000ULL
 extern const char *const conf_queue_limit_keys[QUEUE_LIMITS];
+
+/* Supervision (qmailctl(8), SUPERVISION): the service keys restart,
+ * restart_limit and backoff_max; the same keys in the site config set
+ * the defaults. */
+struct supervision {
+	int restart;            /* 1: restart an element that exits unasked */
+	long limit_count;       /* restart_limit COUNT SECONDS: give up after */
+	long limit_ms;          /* COUNT unexpected exits within SECONDS */
+	long backoff_max_ms;    /* longest wait between two restarts */
+};
 
 struct site {
 	char *file;             /* the site config's path */
@@ -68,6 +83,9 @@ struct site {
 	                         * enum queue_limit; -1 when not set */
 	struct conf_var *vars;  /* every key of the site file, for ${key} */
 	size_t nvars;
+	struct supervision sup; /* the services' defaults */
+	long check_restart_window_ms;   /* check warns this long after a
+	                                 * restart; default 300 s */
 };
 
 enum probe_kind {
@@ -117,6 +135,7 @@ struct service {
 	 * multilog_load(): pointers into run, log and env. */
 	struct tcpserver tcpserver;
 	struct multilog multilog;
+	struct supervision sup;
 };
 
 /* Reads the site config.  A missing file is an error.  Unknown keys are

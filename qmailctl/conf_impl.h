@@ -5,6 +5,8 @@
  *   conf_lex.c      words: growing strings and arrays, splitting into argv,
  *                   ${var}, ${uid:} and ${gid:} expansion, numbers
  *   conf_file.c     the one file reader: lines, "key = value", size bounds
+ *   conf_sup.c      the supervision keys, in the site file (defaults) and
+ *                   in the service files
  *   conf_site.c     the site file: builtin and typed keys, the variables,
  *                   service names, the service directory
  *   conf_service.c  the service files: the key table and its setters */
@@ -77,6 +79,18 @@ int conf_is_ident(const char *s, size_t n);
  * data.  *out is the new word. */
 int conf_expand_word(const struct site *site, const char *text,
     const char *where, char **out, struct err *e);
+
+/* A duration key's value into *out milliseconds: seconds (up to 3
+ * decimals, more than 0) when seconds is set, else whole milliseconds;
+ * at most a day.  FILE:LINE errors name the key. */
+#define TIME_MAX_MS     (86400LL * 1000)
+int conf_parse_duration(const struct conf_kv *kv, int seconds, long *out,
+    struct err *e);
+
+/* restart, restart_limit, backoff_max (conf_sup.c): 1 if kv is one of
+ * them, set into *sup; 0 if it is not; -1 on a bad value. */
+int conf_supervision_key(const struct conf_kv *kv, struct supervision *sup,
+    struct err *e);
 
 /* Digits, optionally a point and up to frac more digits; the result is
  * scaled by 10^frac ("0.5" seconds with frac 3 is 500 ms).  No sign, no

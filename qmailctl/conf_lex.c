@@ -334,3 +334,27 @@ int conf_expand_word(const struct site *site, const char *text,
 	free(words.v);
 	return 0;
 }
+
+/* settle, zap_grace (ms) and the timeouts (seconds, up to 3 decimals),
+ * all at most a day; a timeout of 0 could never be met. */
+int conf_parse_duration(const struct conf_kv *kv, int seconds,
+    long *out, struct err *e)
+{
+	unsigned long long v;
+	int rc = conf_parse_fixed(kv->value, seconds ? 3 : 0, TIME_MAX_MS,
+	    &v);
+
+	if (rc == -1)
+		return err_set(e, "%s: bad number '" QUOTE "' for '%s'%s",
+		    kv->where, kv->value, kv->key, seconds ?
+		    " (seconds, up to 3 decimals)" : " (milliseconds)");
+	if (rc == -2)
+		return err_set(e, "%s: '%s' is too large (at most %s)",
+		    kv->where, kv->key, seconds ? "86400 seconds" :
+		    "86400000 ms");
+	if (seconds && v == 0)
+		return err_set(e, "%s: '%s' must be more than 0", kv->where,
+		    kv->key);
+	*out = (long)v;
+	return 0;
+}

@@ -25,7 +25,7 @@ typedef int key_fn(struct svc_ctx *c, const struct conf_kv *kv,
 static key_fn key_description, key_run, key_log, key_directory, key_env,
     key_probe, key_cert, key_rules, key_settle, key_start_timeout,
     key_stop_timeout, key_zap_grace, key_memory, key_reload_signal,
-    key_flush_signal;
+    key_flush_signal, key_supervision;
 
 /* ---- the keys ---- */
 
@@ -55,6 +55,9 @@ static const struct {
 	{ "memory", key_memory, ONCE },
 	{ "reload_signal", key_reload_signal, ONCE },
 	{ "flush_signal", key_flush_signal, ONCE },
+	{ "restart", key_supervision, ONCE },
+	{ "restart_limit", key_supervision, ONCE },
+	{ "backoff_max", key_supervision, ONCE },
 };
 
 #define NKEYS (sizeof service_keys / sizeof service_keys[0])
@@ -66,7 +69,6 @@ static const struct {
 #define ZAP_GRACE_MS_DEFAULT     100
 
 /* No wait, grace or settle time is sensibly longer than a day. */
-#define TIME_MAX_MS     (86400LL * 1000)
 /* 1 TiB: a larger "limit" is a typo, not a limit. */
 #define MEMORY_MAX      (1ULL << 40)
 
@@ -185,52 +187,29 @@ static int key_env(struct svc_ctx *c, const struct conf_kv *kv,
 
 /* ---- numbers ---- */
 
-/* settle, zap_grace (ms) and the timeouts (seconds, up to 3 decimals),
- * all at most a day; a timeout of 0 could never be met. */
-static int parse_duration_key(const struct conf_kv *kv, int seconds,
-    long *out, struct err *e)
-{
-	unsigned long long v;
-	int rc = conf_parse_fixed(kv->value, seconds ? 3 : 0, TIME_MAX_MS,
-	    &v);
-
-	if (rc == -1)
-		return err_set(e, "%s: bad number '" QUOTE "' for '%s'%s",
-		    kv->where, kv->value, kv->key, seconds ?
-		    " (seconds, up to 3 decimals)" : " (milliseconds)");
-	if (rc == -2)
-		return err_set(e, "%s: '%s' is too large (at most %s)",
-		    kv->where, kv->key, seconds ? "86400 seconds" :
-		    "86400000 ms");
-	if (seconds && v == 0)
-		return err_set(e, "%s: '%s' must be more than 0", kv->where,
-		    kv->key);
-	*out = (long)v;
-	return 0;
-}
 
 static int key_settle(struct svc_ctx *c, const struct conf_kv *kv,
     struct err *e)
 {
-	return parse_duration_key(kv, 0, &c->svc->settle_ms, e);
+	return conf_parse_duration(kv, 0, &c->svc->settle_ms, e);
 }
 
 static int key_start_timeout(struct svc_ctx *c, const struct conf_kv *kv,
     struct err *e)
 {
-	return parse_duration_key(kv, 1, &c->svc->start_timeout_ms, e);
+	return conf_parse_duration(kv, 1, &c->svc->start_timeout_ms, e);
 }
 
 static int key_stop_timeout(struct svc_ctx *c, const struct conf_kv *kv,
     struct err *e)
 {
-	return parse_duration_key(kv, 1, &c->svc->stop_timeout_ms, e);
+	return conf_parse_duration(kv, 1, &c->svc->stop_timeout_ms, e);
 }
 
 static int key_zap_grace(struct svc_ctx *c, const struct conf_kv *kv,
     struct err *e)
 {
-	return parse_duration_key(kv, 0, &c->svc->zap_grace_ms, e);
+	return conf_parse_duration(kv, 0, &c->svc->zap_grace_ms, e);
 }
 
 /* Bytes, or with a k, m or g suffix (powers of 1024, either case). */
@@ -313,6 +292,13 @@ static int key_flush_signal(struct svc_ctx *c, const struct conf_kv *kv,
     struct err *e)
 {
 	return parse_signal_key(kv, &c->svc->flush_signal, e);
+}
+
+/* restart, restart_limit, backoff_max: conf_sup.c, as in the site file. */
+static int key_supervision(struct svc_ctx *c, const struct conf_kv *kv,
+    struct err *e)
+{
+	return conf_supervision_key(kv, &c->svc->sup, e) < 0 ? -1 : 0;
 }
 
 /* ---- probes ---- */
@@ -462,6 +448,7 @@ static void service_init(struct service *svc, const struct site *site,
 	svc->start_timeout_ms = START_TIMEOUT_MS_DEFAULT;
 	svc->stop_timeout_ms = STOP_TIMEOUT_MS_DEFAULT;
 	svc->zap_grace_ms = ZAP_GRACE_MS_DEFAULT;
+	svc->sup = site->sup;
 }
 
 int conf_load_service(const struct site *site, const char *name,

@@ -288,6 +288,28 @@ static int site_key_queue_limit(struct site_ctx *c, const struct conf_kv *kv,
 	return 0;
 }
 
+/* restart, restart_limit, backoff_max: every service's default
+ * (conf_sup.c, as in a service file). */
+static int site_key_supervision(struct site_ctx *c, const struct conf_kv *kv,
+    char **value, struct err *e)
+{
+	struct conf_kv expanded = *kv;
+
+	expanded.value = *value;
+	return conf_supervision_key(&expanded, &c->site->sup, e) < 0 ? -1 : 0;
+}
+
+/* check is WARNING this many seconds after a service restarted. */
+static int site_key_check_restart_window(struct site_ctx *c,
+    const struct conf_kv *kv, char **value, struct err *e)
+{
+	struct conf_kv expanded = *kv;
+
+	expanded.value = *value;
+	return conf_parse_duration(&expanded, 1,
+	    &c->site->check_restart_window_ms, e);
+}
+
 /* empty_ok: an empty value means something ("default =" is no service);
  * for the others it is a mistake, not a way to ask for the default. */
 static const struct {
@@ -309,6 +331,10 @@ static const struct {
 	{ "check_queue_crit", site_key_queue_limit, 0 },
 	{ "check_queue_age_warn", site_key_queue_limit, 0 },
 	{ "check_queue_age_crit", site_key_queue_limit, 0 },
+	{ "restart", site_key_supervision, 0 },
+	{ "restart_limit", site_key_supervision, 0 },
+	{ "backoff_max", site_key_supervision, 0 },
+	{ "check_restart_window", site_key_check_restart_window, 0 },
 };
 
 static int set_site_key(struct site_ctx *c, const struct conf_kv *kv,
@@ -430,6 +456,9 @@ int conf_load_site(const char *file, struct site *site, struct err *e)
 	site->file = xstrdup(file);
 	site->cgroup = SITE_CGROUP_AUTO;
 	site->cert_warn_days = CONF_DEFAULT_CERT_WARN_DAYS;
+	site->sup = (struct supervision){ 1, SUP_LIMIT_COUNT_DEFAULT,
+	    SUP_LIMIT_MS_DEFAULT, SUP_BACKOFF_MAX_MS_DEFAULT };
+	site->check_restart_window_ms = CHECK_RESTART_WINDOW_MS_DEFAULT;
 	for (rc = 0; rc < QUEUE_LIMITS; rc++)
 		site->queue_limit[rc] = -1;
 	c.site = site;

@@ -17,6 +17,7 @@
 #include "rundir.h"
 #include "service.h"
 #include "status.h"
+#include "supervise.h"
 #include "transition.h"
 #include "workers.h"
 
@@ -483,6 +484,9 @@ int main(int argc, char **argv)
 	msg_oom_code = EXIT_FAILED;
 	open_std_fds();
 	signal(SIGPIPE, SIG_IGN);
+	/* start execs qmailctl as the service's supervisor */
+	if (!strcmp(msg_prog, SUPERVISE_PROG))
+		return supervise_main(argc, argv);
 	first = parse_options(argc, argv);
 	cmd = parse_command(argc, argv, first);
 	if (cmd->how == QUEUE && argc - first - 1 > 0)

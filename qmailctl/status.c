@@ -10,6 +10,8 @@
 #include "plan.h"
 #include "transition.h"
 #include "enable.h"
+#include "clock.h"
+#include "supstate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,15 +94,42 @@ static void describe_argv(const struct unit *u)
 		    plan_argv(argv, sizeof argv, u->el[i].argv));
 }
 
+/* A supervised service: the supervisor's word ("restarting in 400 ms")
+ * replaces "running", and its history follows the elements. */
+static int supervised(const struct unit *u, struct sup_state *ss,
+    enum sup_view *view, char *word, size_t size, char *hist, size_t hsize)
+{
+	*view = supstate_view(u, ss);
+	supstate_history(ss, hist, hsize);
+	if (*view == SV_RESTARTING)
+		snprintf(word, size, "restarting in %d ms",
+		    clock_left(ss->wait_until));
+	else
+		snprintf(word, size, "%s", supstate_word(*view));
+	return *view == SV_FAILED ? STATUS_DEAD : STATUS_RUNNING;
+}
+
 int status_text(struct unit *u)
 {
-	char a[512], b[512];
+	char a[512], b[512], sword[64], hist[600];
+	struct sup_state ss;
+	enum sup_view view;
 	const char *word, *off;
-	int code;
+	int code, scode;
 
 	unit_observe(u);
 	code = state_code(u, &word);
 	off = enable_is_disabled(u->site, u->svc->name) ? ", disabled" : "";
+	scode = supervised(u, &ss, &view, sword, sizeof sword, hist,
+	    sizeof hist);
+	if (view == SV_FAILED) {
+		msg_line(1, u->svc->name, NULL, "failed (%s)%s", ss.reason, off);
+		return scode;
+	}
+	if (view != SV_NONE) {
+		code = scode;
+		word = sword;
+	}
 	if (code == STATUS_STOPPED && (u->nel < 2 ||
 	    u->el[EL_LOG].state == EL_ABSENT)) {
 		msg_line(1, u->svc->name, NULL, "stopped%s", off);
@@ -109,10 +138,15 @@ int status_text(struct unit *u)
 	describe_element(&u->el[EL_RUN], a, sizeof a);
 	if (u->nel == 2) {
 		describe_element(&u->el[EL_LOG], b, sizeof b);
-		msg_line(1, u->svc->name, NULL, "%s (%s, %s)%s", word, a, b,
-		    off);
+		msg_line(1, u->svc->name, NULL, "%s (%s, %s)%s%s%s", word, a, b,
+		    off, hist[0] ? "; " : "", hist);
 	} else
-		msg_line(1, u->svc->name, NULL, "%s (%s)%s", word, a, off);
+		msg_line(1, u->svc->name, NULL, "%s (%s)%s%s%s", word, a, off,
+		    hist[0] ? "; " : "", hist);
+	if (view == SV_UNSUPERVISED || (view == SV_STARTING && ss.reason[0]))
+		msg_line(1, u->svc->name, NULL, "%s", view == SV_UNSUPERVISED ?
+		    "no supervisor watches it: nothing restarts it if it "
+		    "exits ('qmailctl restart' puts it under one)" : ss.reason);
 	if (u->opts->verbose) {
 		describe_argv(u);
 		describe_reach(u);
@@ -134,13 +168,44 @@ static void json_element(FILE *f, const struct element *e)
 	fputc('}', f);
 }
 
+static void json_supervisor(const struct unit *u, const struct sup_state *ss,
+    enum sup_view view)
+{
+	printf(",\"supervisor\":");
+	if (u->sup.state == EL_ALIVE)
+		printf("{\"pid\":%d}", (int)u->sup.id.pid);
+	else
+		printf("null");
+	printf(",\"restarts\":%ld,\"last_exit\":", ss->restarts);
+	if (ss->last_exit[0]) {
+		json_string(stdout, ss->last_exit);
+		printf(",\"last_exit_at\":%lld", ss->last_exit_at);
+	} else
+		printf("null");
+	if (view == SV_RESTARTING)
+		printf(",\"restart_in_ms\":%d", clock_left(ss->wait_until));
+	if (ss->reason[0]) {
+		printf(",\"reason\":");
+		json_string(stdout, ss->reason);
+	}
+}
+
 int status_json(struct unit *u, int first)
 {
+	char sword[64], hist[600];
+	struct sup_state ss;
+	enum sup_view view;
 	const char *word;
-	int code, i;
+	int code, i, scode;
 
 	unit_observe(u);
 	code = state_code(u, &word);
+	scode = supervised(u, &ss, &view, sword, sizeof sword, hist,
+	    sizeof hist);
+	if (view != SV_NONE) {
+		code = scode;
+		word = supstate_word(view);
+	}
 	printf("%s{\"name\":", first ? "" : ",");
 	json_string(stdout, u->svc->name);
 	printf(",\"description\":");
@@ -152,6 +217,8 @@ int status_json(struct unit *u, int first)
 		json_string(stdout, u->cgroup);
 	else
 		printf("null");
+	if (view != SV_NONE)
+		json_supervisor(u, &ss, view);
 	printf(",\"elements\":[");
 	for (i = 0; i < u->nel; i++) {
 		if (i)

@@ -10,6 +10,7 @@
 #include "cgroup.h"
 #include "clock.h"
 #include "group.h"
+#include "supervise.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -48,6 +49,7 @@ static int stopped_already(struct unit *u)
 	}
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
+	supervise_forget(u);
 	say(u, "not running");
 	return 1;
 }
@@ -182,9 +184,19 @@ int stop_locked(struct unit *u)
 	int n;
 
 	unit_observe(u);
-	if (stopped_already(u))
+	if (u->sup.state != EL_ALIVE && stopped_already(u))
 		return EXIT_OK;
 	deadline = t0 + unit_timeout(u, u->svc->stop_timeout_ms);
+	/* The supervisor stops the elements itself; what it leaves (it was
+	 * killed meanwhile) is stopped below as an unsupervised service. */
+	if ((n = supervise_stop(u, deadline)) != 0) {
+		if (n < 0)
+			return EXIT_FAILED;
+		group_of(&run->id, u->cgroup, &g);
+		return timed_out(u, run->state == EL_ALIVE ? run : &u->sup, &g,
+		    &x, t0);
+	}
+	unit_observe(u);
 	group_of(&run->id, u->cgroup, &g);
 	if (run->state == EL_ALIVE)
 		find_escapees(&g, &x);
@@ -214,6 +226,7 @@ int stop_locked(struct unit *u)
 		unit_forget(u, log);
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
+	supervise_forget(u);
 	if (escapees_left(&x) > 0)
 		return escaped_alive(u, &x);
 	fmt_duration(took, sizeof took, (double)(clock_ms() - t0) / 1000);

@@ -18,11 +18,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Named as what runs: "setuidgid qmaill multilog" is multilog. */
+/* Named as what runs: "setuidgid qmaill multilog" is multilog.  The
+ * supervisor has no configured argv: it keeps its own name. */
 static void el_name(struct element *e)
 {
-	snprintf(e->program, sizeof e->program, "%s",
-	    chain_program(e->argv));
+	if (e->argv)
+		snprintf(e->program, sizeof e->program, "%s",
+		    chain_program(e->argv));
 }
 
 static void el_init(struct element *e, const struct unit *u, int which)
@@ -48,6 +50,12 @@ void unit_init(struct unit *u, const struct site *site,
 	el_init(&u->el[EL_RUN], u, EL_RUN);
 	if (svc->log)
 		el_init(&u->el[EL_LOG], u, EL_LOG);
+	memset(&u->sup, 0, sizeof u->sup);
+	u->sup.role = "supervisor";
+	snprintf(u->sup.program, sizeof u->sup.program, "%s", SUPERVISE_PROG);
+	rundir_path(u->sup.pidfile, sizeof u->sup.pidfile, site->rundir,
+	    svc->name, ".sup.pid");
+	u->sup.handle = -1;
 }
 
 void unit_free(struct unit *u)
@@ -59,6 +67,10 @@ void unit_free(struct unit *u)
 			close(u->el[i].handle);
 			u->el[i].handle = -1;
 		}
+	if (u->sup.handle >= 0) {
+		close(u->sup.handle);
+		u->sup.handle = -1;
+	}
 	if (u->lock >= 0) {
 		close(u->lock);
 		u->lock = -1;
@@ -131,6 +143,9 @@ void unit_observe(struct unit *u)
 
 	for (i = 0; i < u->nel; i++)
 		el_observe(u, &u->el[i]);
+	el_observe(u, &u->sup);
+	/* its comm is a truncation of what ps shows in full */
+	snprintf(u->sup.program, sizeof u->sup.program, "%s", SUPERVISE_PROG);
 }
 
 /* Says who holds the lock we waited for: a qmailctl, or something else. */

@@ -51,6 +51,8 @@ struct unit {
 	const struct opts *opts;
 	struct element el[EL_MAX];
 	int nel;                        /* 1 without a logger, else 2 */
+	struct element sup;             /* the supervisor (NAME.sup.pid);
+	                                 * argv NULL */
 	int lock;                       /* -1 when not held */
 	char cgroup[PATH_MAX];          /* the server's cgroup, "" if none */
 };
@@ -63,7 +65,11 @@ void unit_free(struct unit *u);
  * seen through), if it is alive. */
 void el_name_running(struct element *e);
 
-/* Reads the pidfiles and checks each recorded process. */
+/* The supervisor's program name, as `ps` shows it: "qmailctl-supervise". */
+#define SUPERVISE_PROG "qmailctl-supervise"
+
+/* Reads the pidfiles (the supervisor's too) and checks each recorded
+ * process. */
 void unit_observe(struct unit *u);
 
 /* Takes the service lock (bounded); on failure says why in e and

@@ -13,6 +13,7 @@
 #include "cgroup.h"
 #include "clock.h"
 #include "group.h"
+#include "supervise.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -119,6 +120,7 @@ int zap_locked(struct unit *u)
 
 	memset(&z, 0, sizeof z);
 	unit_observe(u);
+	supervise_hold(u);      /* it restarts nothing from now on */
 	if (has_group(u)) {
 		group_of(&run->id, u->cgroup, &g);
 		if (u->cgroup[0])
@@ -140,6 +142,11 @@ int zap_locked(struct unit *u)
 		    ZAP_CONFIRM_MS);
 		return EXIT_FAILED;
 	}
+	if (supervise_end(u) > 0) {
+		sayerr(u, "%s %d did not exit", SUPERVISE_PROG,
+		    (int)u->sup.id.pid);
+		return EXIT_FAILED;
+	}
 	if (end_logger(u, z.escaped) > 0) {
 		sayerr(u, "logger %s %d did not exit", u->el[EL_LOG].program,
 		    (int)u->el[EL_LOG].id.pid);
@@ -147,6 +154,7 @@ int zap_locked(struct unit *u)
 	}
 	for (i = 0; i < u->nel; i++)
 		unit_forget(u, &u->el[i]);
+	supervise_forget(u);
 	if (u->cgroup[0])
 		cgroup_remove(u->cgroup);
 	report_zapped(u, &z, t0);

@@ -59,7 +59,17 @@ track_pgid() { echo "pgid $1" >>"$T/.tracked"; }
 
 # Ends everything the test started: services through qmailctl's own rundir
 # pidfiles (by process group), then tracked pids and groups.  Never by name.
+# kill_supervisors: SIGKILL to every live qmailctl-supervise of the test's
+# sites, by their pidfiles: before the elements, or they are restarted.
+kill_supervisors() {
+	for _f in "$T"/*/run/*.sup.pid "$T"/run/*.sup.pid; do
+		same_process "$_f" && kill -KILL "$(head -n 1 "$_f")" 2>/dev/null
+	done
+	return 0
+}
+
 cleanup() {
+	kill_supervisors
 	for _f in "$T"/*/run/*.pid "$T"/run/*.pid; do
 		same_process "$_f" || continue
 		_pid=$(head -n 1 "$_f")

@@ -26,6 +26,8 @@ description = stand-in qmail-send
 run = sleep 100000
 log = multilog t ${T}/log/send
 probe = none
+# unsupervised: a logger that dies stays dead (supervise.sh tests restarts)
+restart = no
 settle = 20
 SVC
 q -q cert "$T/cert.pem" >/dev/null 2>&1

@@ -91,7 +91,7 @@ check "the pidfile records start time and boot id" grep -q '^start [0-9]' "$T/ru
 # status.
 q status smtp pop3 send >"$T/st"
 is_rc $? 0 "status of running services exits 0"
-check "status shows smtp running with its pid" grep -q "^smtp: running (tcpserver $spid up .*, multilog $lpid up " "$T/st"
+check "status shows smtp running with its pid" grep -q "^smtp: up (tcpserver $spid up .*, multilog $lpid up " "$T/st"
 q status --json smtp >"$T/json"
 check "status --json names the state and the pids" \
 	grep -q "\"name\":\"smtp\".*\"state\":\"running\".*\"pid\":$spid" "$T/json"

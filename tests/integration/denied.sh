@@ -13,6 +13,10 @@
 
 make_marked_site "reload_signal = HUP"
 echo "cgroup = no" >>"$T/qmailctl.conf"
+# Unsupervised: what is refused here is qmailctl's signals to the elements
+# (and zap's cgroup.kill without any); a supervisor would be one more
+# process whose signals are refused, and one that zap cannot end.
+echo "restart = no" >>"$T/qmailctl.conf"
 
 # ---- not root: a command that acts says that it must run as root ----
 # (not that the run directory is "writable by a user other than" the

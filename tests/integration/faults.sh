@@ -44,6 +44,9 @@ probe = none
 settle = 20
 stop_timeout = 0.2
 zap_grace = 30
+# unsupervised: the crashes below leave an orphaned group for the next
+# command to find (a supervisor would end it and restart)
+restart = no
 SVC
 
 
@@ -67,7 +70,8 @@ bad_pidfiles() {
 recorded() {
 	set -- "$T"/run/*.pid
 	[ -e "$1" ] || return 0
-	awk 'FNR == 1 { pid[FILENAME] = $0 } /^start / { start[FILENAME] = $2 }
+	# elements only: the supervisors (NAME.sup.pid) are not of the site
+	awk 'FILENAME ~ /\.sup\.pid$/ { next } FNR == 1 { pid[FILENAME] = $0 } /^start / { start[FILENAME] = $2 }
 		END { for (f in pid) { p = pid[f]; line = ""
 			if (p !~ /^[0-9]+$/ || (getline line < ("/proc/" p "/stat")) <= 0) continue
 			sub(/.*\) /, "", line); split(line, x, " ")
@@ -100,7 +104,7 @@ cgsite="$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)/qmailct
 rm_cgroups() { [ -d "$cgsite" ] && { rmdir "$cgsite"/*/ "$cgsite" 2>/dev/null; }; return 0; }
 mounted=""
 unmount_all() { for _m in $mounted; do umount "$_m" 2>/dev/null; done; }
-trap 'kill_site; rm_cgroups; unmount_all; cleanup' EXIT
+trap 'kill_supervisors; kill_site; rm_cgroups; unmount_all; cleanup' EXIT
 
 # rundir_site NAME: a second site config, same services, rundir $T/NAME.
 rundir_site() {

@@ -40,7 +40,7 @@ check "... for every default service" grep -q '^pop3: started (tcpserver' "$T/ou
 check "... and ends with one summary line" test "$(tail -n 1 "$T/out")" = "qmail start: default services."
 check "both services really run" test "$(st smtp)$(st pop3)" = 00
 init status; is_rc $? 0 "status of running services exits 0"
-check "status shows qmailctl's lines" grep -q '^pop3: running (tcpserver' "$T/out"
+check "status shows qmailctl's lines" grep -q '^pop3: up (tcpserver' "$T/out"
 init start; is_rc $? 0 "start when running exits 0"
 check "... and says so" grep -q '^smtp: already running' "$T/out"
 init stop; is_rc $? 0 "stop exits 0"

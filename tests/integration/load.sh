@@ -46,7 +46,7 @@ kill_site() { for _p in $(site | awk '{ print $1 }'); do kill -KILL "$_p" 2>/dev
 # failed test must not leave them on the host.
 cgsite="$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)/qmailctl/$(echo "$T/run" | tr / _)"
 rm_cgroups() { [ -d "$cgsite" ] && { rmdir "$cgsite"/*/ "$cgsite" 2>/dev/null; }; return 0; }
-trap 'kill_site; rm_cgroups; cleanup' EXIT
+trap 'kill_supervisors; kill_site; rm_cgroups; cleanup' EXIT
 # sessions SERVICE [PGID]: live stand-in daemons serving a connection of
 # SERVICE (of the server leading PGID).
 sessions() { site | awk -v s="$1" -v g="${2:-}" '$6 == "greeter" && $8 == s && (g == "" || $3 == g)' | wc -l; }

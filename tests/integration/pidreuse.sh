@@ -53,6 +53,8 @@ run = sleep 1000
 log = multilog t ${T}/log/victim
 probe = none
 settle = 0
+# unsupervised: the crash must leave the dead server's pidfiles behind
+restart = no
 stop_timeout = 2
 zap_grace = 50
 reload_signal = HUP

@@ -174,7 +174,7 @@ check "... leaves no pidfile" test ! -e "$T/run/quitter.pid" -a ! -e "$T/run/qui
 vq status
 is_rc $? 0 "status under valgrind: exit 0"
 check "... no error, no leak" clean
-check "... five running" test "$(grep -c ': running (' "$T/out")" = 5
+check "... five running" test "$(grep -c ': up (' "$T/out")" = 5
 vq -v status send smtps
 is_rc $? 0 "status -v under valgrind: exit 0"
 check "... no error, no leak" clean

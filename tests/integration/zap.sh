@@ -89,6 +89,9 @@ done
 sed -i "s/-n $N/-n 5/" "$T/services/send"
 start_wedged 5
 leader=$(pid_of send)
+# an unsupervised crash: the supervisor dies first (else it ends the
+# group and restarts; tests/integration/supervise.sh)
+kill -KILL "$(head -n 1 "$T/run/send.sup.pid")"
 kill -KILL "$leader"
 wait_for 5 gone "$leader"
 check "the leader is dead, its helpers and deliveries live on" test "$(group_live "$leader")" -ge 6

@@ -1,0 +1,220 @@
+/* supclient.c: start, stop and zap's side of the supervisor (supervise.h).
+ * Every signal to it goes through the handle that unit_observe() opened
+ * after checking its recorded identity. */
+#include "supervise.h"
+#include "clock.h"
+#include "msg.h"
+#include "rundir.h"
+#include "supstate.h"
+#include "transition.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The supervisor reports a failed start before it takes the service
+ * down; past the worker's deadline it gets this long to say why. */
+#define REPORT_GRACE_MS 1000
+/* Taking a failed start down: the server's TERM grace, KILL, and the
+ * logger's drain (launch.h) with room to spare. */
+#define TAKEDOWN_MS (4 * ABORT_GRACE_MS + 2 * LOG_DRAIN_MS)
+/* zap waits this long for the supervisor to say it holds. */
+#define HOLD_WAIT_MS 1000
+
+static _Noreturn void exec_supervisor(struct unit *u, int sock)
+{
+	char fd[16], tmo[32], self[PATH_MAX], conf[PATH_MAX];
+	char *argv[3];
+	int null = open("/dev/null", O_RDWR);
+	ssize_t n;
+
+	setsid();
+	/* the site config by an absolute path, so that no directory of the
+	 * caller's is kept busy */
+	if (realpath(u->site->file, conf))
+		setenv("QMAILCTL_CONF", conf, 1);
+	if (chdir("/") < 0)
+		_exit(EXIT_FAILED);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	fcntl(sock, F_SETFD, 0);
+	snprintf(fd, sizeof fd, "%d", sock);
+	snprintf(tmo, sizeof tmo, "%ld", u->opts->timeout_ms);
+	setenv(SUPERVISE_FD_ENV, fd, 1);
+	setenv(SUPERVISE_TIMEOUT_ENV, tmo, 1);
+	argv[0] = SUPERVISE_PROG;
+	argv[1] = (char *)u->svc->name;
+	argv[2] = NULL;
+	/* This binary, by its path: exec of /proc/self/exe would run a
+	 * valgrind's own tool instead of qmailctl under it. */
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = 0;
+		execv(self, argv);
+	}
+	execv("/proc/self/exe", argv);
+	_exit(EXIT_FAILED);
+}
+
+/* One line of the report, or "" at EOF or the deadline. */
+static void read_line(int sock, long long deadline, char *buf, size_t size)
+{
+	struct pollfd pf = { sock, POLLIN, 0 };
+	size_t n = 0;
+	char c;
+
+	while (n + 1 < size && poll(&pf, 1, clock_left(deadline)) > 0 &&
+	    read(sock, &c, 1) == 1 && c != '\n')
+		buf[n++] = c;
+	buf[n] = 0;
+}
+
+/* The supervisor of a failed start takes the service down itself; if it
+ * does not (killed, hung), what it left is ended here. */
+static void end_failed(struct unit *u)
+{
+	struct element *sup = &u->sup;
+
+	if (sup->state == EL_ALIVE &&
+	    wait_handles(&sup->handle, 1, TAKEDOWN_MS) > 0) {
+		proc_signal(sup->handle, SIGTERM);
+		if (wait_handles(&sup->handle, 1, TAKEDOWN_MS) > 0)
+			proc_signal(sup->handle, SIGKILL);
+	}
+	unit_observe(u);
+	if (u->sup.state == EL_ALIVE)
+		proc_signal(u->sup.handle, SIGKILL);
+	launch_abort(u);
+	supervise_forget(u);
+}
+
+/* Its first line says it has recorded itself and spawned the elements:
+ * from then on it is known by its pidfile, identity checked. */
+static int read_report(struct unit *u, int sock, long long deadline,
+    struct started *st)
+{
+	char line[1200];
+
+	deadline += REPORT_GRACE_MS;
+	read_line(sock, deadline, line, sizeof line);
+	if (!strncmp(line, "spawned ", 8)) {
+		unit_observe(u);
+		read_line(sock, deadline, line, sizeof line);
+	}
+	if (!strncmp(line, "ready", 5)) {
+		snprintf(st->tls, sizeof st->tls, "%.*s", (int)sizeof st->tls - 1,
+		    line[5] ? line + 6 : "");
+		return 0;
+	}
+	if (!strncmp(line, "failed ", 7))
+		snprintf(st->why, sizeof st->why, "%.*s",
+		    (int)sizeof st->why - 1, line + 7);
+	else if (clock_left(deadline) == 0)
+		snprintf(st->why, sizeof st->why, "not ready after %lld ms: "
+		    "no word from %s", clock_ms() - st->t0, SUPERVISE_PROG);
+	else
+		snprintf(st->why, sizeof st->why, "%s exited before the service "
+		    "was ready", SUPERVISE_PROG);
+	return -1;
+}
+
+int supervise_launch(struct unit *u, long long deadline, struct started *st)
+{
+	int sv[2], rc;
+	pid_t pid;
+
+	supervise_forget(u);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(st->why, sizeof st->why, "unable to create a socket "
+		    "pair: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	/* Forked twice, so that it is no child (nor in the process tree) of
+	 * this worker: it outlives whatever ends the worker. */
+	if ((pid = fork()) == 0) {
+		if (fork() == 0)
+			exec_supervisor(u, sv[1]);
+		_exit(0);
+	}
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		snprintf(st->why, sizeof st->why, "unable to fork: %s",
+		    strerror(errno));
+		return -1;
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	rc = read_report(u, sv[0], deadline, st);
+	close(sv[0]);
+	if (rc < 0) {
+		end_failed(u);
+		return -1;
+	}
+	unit_observe(u);
+	return 0;
+}
+
+int supervise_stop(struct unit *u, long long deadline)
+{
+	int fds[EL_MAX + 1], i;
+
+	if (u->sup.state != EL_ALIVE)
+		return 0;
+	if (unit_signal(u, &u->sup, SIGTERM) < 0)
+		return -1;
+	proc_signal(u->sup.handle, SIGCONT);
+	fds[0] = u->sup.handle;
+	for (i = 0; i < u->nel; i++)
+		fds[i + 1] = u->el[i].state == EL_ALIVE ? u->el[i].handle : -1;
+	return wait_handles(fds, u->nel + 1, clock_left(deadline));
+}
+
+int supervise_stopping(const struct unit *u)
+{
+	struct sup_state st;
+
+	return supstate_read(u->rundir, u->svc->name, &st) == 0 && (!strcmp(st.state, "held") ||
+	    !strcmp(st.state, "stopping"));
+}
+
+void supervise_hold(struct unit *u)
+{
+	long long deadline = clock_ms() + HOLD_WAIT_MS;
+	int delay = 1;
+
+	if (u->sup.state != EL_ALIVE || unit_signal(u, &u->sup, SIGUSR1) != 0)
+		return;
+	while (!supervise_stopping(u) && clock_left(deadline) > 0 &&
+	    wait_handles(&u->sup.handle, 1, 0) > 0)
+		poll(NULL, 0, clock_backoff(&delay, deadline, 20));
+}
+
+int supervise_end(struct unit *u)
+{
+	if (u->sup.state != EL_ALIVE)
+		return 0;
+	proc_signal(u->sup.handle, SIGTERM);
+	if (wait_handles(&u->sup.handle, 1, TAKEDOWN_MS) == 0)
+		return 0;
+	proc_signal(u->sup.handle, SIGKILL);
+	return wait_handles(&u->sup.handle, 1, TAKEDOWN_MS);
+}
+
+void supervise_forget(struct unit *u)
+{
+	unit_forget(u, &u->sup);
+	supstate_remove(u->rundir, u->svc->name);
+}

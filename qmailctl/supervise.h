@@ -1,0 +1,44 @@
+/* supervise.h: the supervisor of a service (supervise.c) and what the
+ * commands do with it (supclient.c).  See qmailctl(8), SUPERVISION. */
+#ifndef QMAILCTL_SUPERVISE_H
+#define QMAILCTL_SUPERVISE_H
+
+#include "exitcode.h"
+#include "launch.h"
+#include "unit.h"
+
+/* What start leaves in the supervisor's environment: the report socket's
+ * fd and -t in ms.  The supervisor removes both before it spawns. */
+#define SUPERVISE_FD_ENV "QMAILCTL_SUPERVISE_FD"
+#define SUPERVISE_TIMEOUT_ENV "QMAILCTL_SUPERVISE_TIMEOUT_MS"
+
+/* main() of a qmailctl whose argv[0] is "qmailctl-supervise". */
+int supervise_main(int argc, char **argv);
+
+/* start: forks the supervisor in a session of its own, reads its report
+ * until the service is ready or deadline.  0 when ready (u observed
+ * again, so its elements are those the supervisor spawned); -1 with
+ * st->why, everything of it taken down. */
+int supervise_launch(struct unit *u, long long deadline, struct started *st);
+
+/* stop: TERMs the supervisor (identity checked) and waits until it and
+ * every element have exited or deadline.  Returns how many still live;
+ * -1 if the signal was refused (reported). */
+int supervise_stop(struct unit *u, long long deadline);
+
+/* zap: USR1 to the supervisor and waits (bounded) until it says it
+ * holds, so that it restarts nothing while the group is killed. */
+void supervise_hold(struct unit *u);
+
+/* True while the supervisor stops the service (or holds it, for zap). */
+int supervise_stopping(const struct unit *u);
+
+/* zap, after the kill: ends the supervisor (TERM, then KILL).  Returns
+ * 1 if it is still alive. */
+int supervise_end(struct unit *u);
+
+/* Removes the supervisor's pidfile (if it still names it) and the state
+ * file: what stop and zap do last, and start before it starts. */
+void supervise_forget(struct unit *u);
+
+#endif

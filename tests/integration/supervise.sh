@@ -1,0 +1,249 @@
+#!/bin/sh
+# shellcheck disable=SC2154 # smtp_port: set by make_site (tests/lib.sh)
+# Supervision: qmailctl-supervise restarts what exits unasked, holds the
+# log pipe, backs off and gives up; stop and zap bring nothing back; a
+# killed supervisor leaves the service serving.  Not tested here: TLS
+# services (stunnel) under the kill loop, a probe that stops answering
+# while the processes live (reported, not acted upon).
+. "$TESTS/lib.sh"
+
+K=${SUPERVISE_KILLS:-20}        # kills per kind
+make_site
+add_plain_services
+# Fast restarts, no give-up: the loops kill faster than a real crash.
+printf 'restart_limit = 1000 1\nbackoff_max = 20\n' >>"$T/services/smtp"
+add_service send <<'SVC'
+run = ${fixtures}/qmail-standin -n 0
+log = multilog t ${T}/log/send
+probe = none
+settle = 50
+restart_limit = 1000 1
+backoff_max = 20
+SVC
+
+sup_pid() { head -n 1 "$T/run/$1.sup.pid"; }
+# children NAME COMM: live children of NAME's supervisor named COMM.
+children() {
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$(sup_pid "$1" 2>/dev/null)" -v c="($2)" \
+		'$4 == p && $2 == c && $3 != "Z" { n++ } END { print n + 0 }'
+}
+# back PIDFILE OLD NAME: a new live process is recorded and NAME is up.
+back() {
+	same_process "$1" && [ "$(head -n 1 "$1" 2>/dev/null)" != "$2" ] &&
+		q status "$3" 2>/dev/null | grep -q "^$3: up "
+}
+# kill_loop NAME PIDFILE COMM: K times SIGKILL of what PIDFILE names.
+kill_loop() {
+	_bad=0 _two=0 _i=0
+	while [ $_i -lt "$K" ]; do
+		_old=$(head -n 1 "$2")
+		kill -KILL "$_old"
+		wait_for 10 back "$2" "$_old" "$1" || _bad=$((_bad + 1))
+		[ "$(children "$1" "$3")" = 1 ] || _two=$((_two + 1))
+		if [ "$1" = smtp ]; then
+			"$FIXTURES/client" 127.0.0.1 "$smtp_port" QUIT 2>/dev/null |
+				grep -q '^220 ' || _bad=$((_bad + 1))
+		fi
+		_i=$((_i + 1))
+	done
+	check "$1: $3 killed $K times: always back, recorded, answering ($_bad misses)" test "$_bad" = 0
+	check "$1: ... never two (or none) at once ($_two times)" test "$_two" = 0
+}
+
+# The keys: bad values are errors naming FILE:LINE (exit 6).
+bad_key() {
+	printf 'run = sleep 1\n%s\n' "$1" >"$T/services/bad"
+	q -n start bad >"$T/out" 2>&1
+	is_rc $? 6 "'$1' is a configuration error"
+	check "... naming the file and line" grep -q "services/bad:2: $2" "$T/out"
+}
+bad_key "restart = maybe" "'restart' must be 'yes' or 'no'"
+bad_key "restart_limit = 10" "'restart_limit' takes COUNT SECONDS"
+bad_key "restart_limit = 0 60" "bad COUNT '0'"
+bad_key "backoff_max = soon" "bad number 'soon' for 'backoff_max'"
+rm -f "$T/services/bad"
+sed 's/^T = /restart = sometimes\nT = /' "$T/qmailctl.conf" >"$T/bad.conf"
+"$QMAILCTL" -f "$T/bad.conf" status >"$T/out" 2>&1
+is_rc $? 6 "a bad site default is an error too"
+check "... naming the site file and line" grep -q "bad.conf:[0-9]*: 'restart' must be" "$T/out"
+# restart = no in the site config: no supervisor by default.
+sed 's/^T = /restart = no\nT = /' "$T/qmailctl.conf" >"$T/no.conf"
+"$QMAILCTL" -f "$T/no.conf" start pop3 >/dev/null 2>&1
+is_rc $? 0 "restart = no as the site default: start exits 0"
+check "... and no supervisor runs" test ! -e "$T/run/pop3.sup.pid"
+"$QMAILCTL" -f "$T/no.conf" stop pop3 >/dev/null 2>&1
+# A relative -f: the supervisor still finds the site (it runs in /).
+(cd "$T" && "$QMAILCTL" -f qmailctl.conf start pop3 >/dev/null 2>&1)
+is_rc $? 0 "start with a relative -f exits 0"
+check "... its supervisor runs in /" test "$(readlink "/proc/$(head -n 1 "$T/run/pop3.sup.pid")/cwd")" = /
+q stop pop3 >/dev/null 2>&1
+
+q start smtp send >"$T/out" 2>&1
+is_rc $? 0 "start smtp send (supervised by default) exits 0"
+sed 's/^/# /' "$T/out"
+check "the supervisor's pidfile names a live process" same_process "$T/run/smtp.sup.pid"
+sup=$(sup_pid smtp)
+check "ps shows which service it keeps" test "$(tr '\0' ' ' <"/proc/$sup/cmdline")" = "qmailctl-supervise smtp "
+spid=$(pid_of smtp) lpid=$(pid_of smtp log)
+check "the supervisor is the server's parent" test "$(stat_field "$spid" 4)" = "$sup"
+check "the supervisor is the logger's parent" test "$(stat_field "$lpid" 4)" = "$sup"
+check "the supervisor leads a session of its own" test "$(stat_field "$sup" 6)" = "$sup"
+check "the supervisor holds both ends of the log pipe" \
+	test "$(readlink "/proc/$sup/fd/2")" = "$(readlink "/proc/$lpid/fd/0")"
+check "... and it sleeps (no timer while nothing happens)" \
+	test "$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$sup/status")" = S
+
+kill_loop smtp "$T/run/smtp.pid" tcpserver
+kill_loop smtp "$T/run/smtp.log.pid" multilog
+kill_loop send "$T/run/send.pid" qmail-send
+check "the supervisor is still the same process" test "$(sup_pid smtp)" = "$sup"
+q status smtp >"$T/st" 2>&1
+sed 's/^/# /' "$T/st"
+check "status counts the restarts" grep -q "$((2 * K)) restarts" "$T/st"
+check "status gives the last unexpected exit" grep -q 'last unexpected exit: multilog [0-9]* killed by SIGKILL' "$T/st"
+q status --json smtp >"$T/js"
+check "status --json has the restarts and the last exit" \
+	grep -q "\"restarts\":$((2 * K)),\"last_exit\":\"multilog [0-9]* killed by SIGKILL\"" "$T/js"
+q check smtp >"$T/ck" 2>&1
+is_rc $? 1 "check: WARNING after a recent restart"
+check "... and says so" grep -q 'restarted .* ago' "$T/ck"
+sed 's/^/# /' "$T/ck"
+
+# A child of qmail-send (a helper) dies: qmail-send is not restarted.
+leader=$(pid_of send)
+helper=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$leader" '$4 == p && $3 != "Z" { print $1; exit }')
+kill -KILL "$helper"
+sleep 0.2
+check "send: a helper killed: qmail-send stays, the same process" same_process "$T/run/send.pid"
+check "... not restarted" test "$(pid_of send)" = "$leader"
+
+# --- no line lost or repeated across 20 restarts of the logger ------------
+NL=300000
+add_service bab <<SVC
+run = sh -c "seq 1 $NL; exec sleep 100000"
+log = multilog s16000000 \${T}/log/bab
+probe = none
+settle = 50
+restart_limit = 1000 1
+backoff_max = 20
+SVC
+q start bab >"$T/out" 2>&1
+is_rc $? 0 "start a server writing $NL numbered lines"
+i=0 missed=0
+while [ $i -lt 20 ]; do
+	old=$(pid_of bab log)
+	# TERM: multilog writes out what it read, then exits (KILL would lose
+	# what it held, the logger's own loss, not the pipe's)
+	kill -TERM "$old"
+	wait_for 10 back "$T/run/bab.log.pid" "$old" bab || missed=$((missed + 1))
+	i=$((i + 1))
+done
+check "the logger was stopped and restarted 20 times ($missed misses)" test "$missed" = 0
+numbers() { cat "$T"/log/bab/@* "$T"/log/bab/current 2>/dev/null | grep -E '^[0-9]+$'; }
+all_in() { test "$(numbers | tail -n 1)" = "$NL"; }
+wait_for 30 all_in
+numbers >"$T/got"
+seq 1 "$NL" >"$T/want"
+check "every line is in the log once, in order" cmp -s "$T/got" "$T/want"
+note "lines: $(wc -l <"$T/got") of $NL"
+q stop bab >/dev/null 2>&1
+
+# A server that floods its log: the pipe is full whenever the logger is
+# down, and the supervisor must not block on a line of its own then.
+add_service flood <<'SVC'
+run = yes
+log = multilog s1000000 n2 ${T}/log/flood
+probe = none
+settle = 50
+restart_limit = 1000 1
+backoff_max = 20
+SVC
+q start flood >/dev/null 2>&1
+i=0 missed=0
+while [ $i -lt 5 ]; do
+	old=$(pid_of flood log)
+	kill -KILL "$old"
+	wait_for 10 back "$T/run/flood.log.pid" "$old" flood || missed=$((missed + 1))
+	i=$((i + 1))
+done
+check "a flooding server: its logger killed 5 times, always back ($missed misses)" test "$missed" = 0
+q stop flood >/dev/null 2>&1
+
+# --- a server that exits at once: backoff, give up, start clears it -------
+add_service crash <<'SVC'
+run = sh -c "if test -e ${T}/crash; then exit 3; fi; exec sleep 100000"
+log = multilog ${T}/log/crash
+probe = none
+settle = 50
+restart_limit = 6 60
+backoff_max = 400
+SVC
+q start crash >/dev/null 2>&1
+is_rc $? 0 "start crash (it runs until told to crash)"
+: >"$T/crash"
+kill -KILL "$(pid_of crash)"
+failed() { q status crash 2>/dev/null | grep -q '^crash: failed'; }
+wait_for 20 failed
+q status crash >"$T/st" 2>&1
+is_rc $? 1 "after the limit: status exits 1"
+sed 's/^/# /' "$T/st"
+check "... says failed and why" grep -q '^crash: failed (6 unexpected exits within 60 s; the last: sh [0-9]* exited 3' "$T/st"
+q check crash >"$T/ck" 2>&1
+is_rc $? 2 "check: CRITICAL when failed"
+check "... with the reason" grep -q 'CRITICAL - crash: failed (6 unexpected exits' "$T/ck"
+check "nothing of it runs, no supervisor is left" test ! -e "$T/run/crash.pid" -a ! -e "$T/run/crash.sup.pid"
+grep -o 'restarting in [0-9]* ms' "$T/log/crash/current" | awk '{ print $3 }' >"$T/waits"
+note "waits: $(tr '\n' ' ' <"$T/waits")"
+check "the first restart is at once" test "$(head -n 1 "$T/waits")" = 0
+check "the waits grow, capped at backoff_max" awk 'NR > 1 && ($1 < last || $1 > 400) { bad = 1 } { last = $1 } END { exit bad || last != 400 }' "$T/waits"
+rm -f "$T/crash"
+q start crash >"$T/out" 2>&1
+is_rc $? 0 "start clears the failed state"
+check "... status says up" sh -c "'$QMAILCTL' -f '$T/qmailctl.conf' status crash | grep -q '^crash: up '"
+
+# --- stop and zap during a backoff wait: nothing comes back ---------------
+sed -i 's/^restart_limit = .*/restart_limit = 100 60/; s/^backoff_max = .*/backoff_max = 60000/' "$T/services/crash"
+# into_backoff: crash in a loop until the wait is long
+into_backoff() {
+	q start crash >/dev/null 2>&1 || return 1
+	: >"$T/crash"
+	kill -KILL "$(pid_of crash)"
+	wait_for 20 grep -q 'restarting in 1600 ms' "$T/log/crash/current"
+}
+for cmd in stop zap; do
+	: >"$T/log/crash/current"
+	q stop crash >/dev/null 2>&1
+	rm -f "$T/crash"
+	check "$cmd: the service is in a long backoff wait" into_backoff
+	sup=$(sup_pid crash)
+	q status crash >"$T/st" 2>&1
+	check "$cmd: status says restarting, with the wait left" grep -q '^crash: restarting in [0-9]* ms' "$T/st"
+	q $cmd crash >"$T/out" 2>&1
+	is_rc $? 0 "$cmd during the wait exits 0"
+	sed 's/^/# /' "$T/out"
+	check "$cmd: the supervisor has exited" gone "$sup"
+	rm -f "$T/crash"
+	sleep 2
+	check "$cmd: nothing came back" test -z "$(pidfiles_in "$T/run" | grep crash)"
+	q status crash >/dev/null 2>&1
+	is_rc $? 3 "$cmd: status says stopped"
+done
+
+# --- the supervisor killed: mail is still served ---------------------------
+sup=$(sup_pid smtp) spid=$(pid_of smtp)
+kill -KILL "$sup"
+wait_for 5 gone "$sup"
+"$FIXTURES/client" 127.0.0.1 "$smtp_port" QUIT >"$T/greet" 2>&1
+check "supervisor killed: an independent client still gets the greeting" grep -q '^220 ' "$T/greet"
+check "... from the same server" same_process "$T/run/smtp.pid"
+q status smtp >"$T/st" 2>&1
+is_rc $? 0 "status exits 0"
+sed 's/^/# /' "$T/st"
+check "... and says unsupervised, with the pids" grep -q "^smtp: unsupervised (tcpserver $spid up " "$T/st"
+q check smtp >"$T/ck" 2>&1
+is_rc $? 1 "check: WARNING when unsupervised"
+q stop smtp send >"$T/out" 2>&1
+is_rc $? 0 "stop of an unsupervised service exits 0"
+check "nothing of smtp is left in the run directory" test -z "$(files_in "$T/run" | grep '^smtp' | grep -v lock)"
+
+done_testing
