@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh: `make demo`.  The five services of a qmail host on loopback,
-# started, shown, checked, a wedged qmail-send zapped, everything stopped.
+# started, shown, checked, one crashed and brought back by its supervisor,
+# a wedged qmail-send zapped, everything stopped.
 #
 # qmail itself is not packaged for Debian, so stand-ins replace its
 # daemons: greeter answers as qmail-smtpd / qmail-popup would, and
@@ -115,6 +116,28 @@ run check
 
 say "An independent client: openssl s_client reads the smtps greeting over TLS"
 printf 'QUIT\r\n' | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$smtps_port" 2>/dev/null | head -n 1
+
+say "smtp's tcpserver crashes; its supervisor starts it again at once and confirms it by its probe"
+old=$(head -n 1 "$D/run/smtp.pid")
+printf '$ kill -KILL %s\n' "$old"
+kill -KILL "$old"
+# Bounded: at most 5 s, looking every 20 ms.
+n=0
+while [ $n -lt 250 ]; do
+	new=$(head -n 1 "$D/run/smtp.pid" 2>/dev/null)
+	if [ -n "$new" ] && [ "$new" != "$old" ] &&
+		"$QMAILCTL" -f "$D/qmailctl.conf" status smtp 2>/dev/null |
+		grep -q '^smtp: up '; then
+		break
+	fi
+	n=$((n + 1))
+	sleep 0.02
+done
+run status smtp
+echo "An independent client gets the greeting of the new tcpserver:"
+"$FIX/client" 127.0.0.1 "$smtp_port" QUIT
+say "check warns for a while after a restart (check_restart_window)"
+run check smtp
 
 say "qmail-send is wedged: $HUNG deliveries ignore TERM, so stop cannot finish"
 run stop send
