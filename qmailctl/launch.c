@@ -47,34 +47,43 @@ static char **argv_copy(char *const *argv)
 	return copy;
 }
 
+void launch_request(const struct unit *u, int which, const char *path,
+    char **env, int in, int out, int err, struct spawn_req *rq)
+{
+	const struct element *e = &u->el[which];
+	char **argv;
+
+	memset(rq, 0, sizeof *rq);
+	/* exec the resolved path; argv[0] as configured otherwise */
+	rq->argv = argv = argv_copy(e->argv);
+	argv[0] = (char *)path;
+	rq->envp = env;
+	rq->dir = u->svc->directory;
+	rq->pidfile = e->pidfile;
+	rq->pidfile_dir = u->rundir ? u->rundir->fd : -1;
+	rq->fd_in = in;
+	rq->fd_out = out;
+	rq->fd_err = err;
+	rq->new_group = 1;
+	rq->memory = which == EL_RUN ? u->svc->memory : 0;
+	rq->cgroup = which == EL_RUN ? u->cgroup : NULL;
+}
+
 int launch_element(struct unit *u, int which, const char *path, char **env,
     int in, int out, int err, struct started *st)
 {
 	struct element *e = &u->el[which];
 	struct spawn_req rq;
 	struct proc_info pi;
-	char why[900], **argv;
+	struct err why;
 	pid_t pid;
 
-	memset(&rq, 0, sizeof rq);
-	rq.argv = (char *const *)e->argv;
-	rq.envp = env;
-	rq.dir = u->svc->directory;
-	rq.pidfile = e->pidfile;
-	rq.pidfile_dir = u->rundir->fd;
-	rq.fd_in = in;
-	rq.fd_out = out;
-	rq.fd_err = err;
-	rq.new_group = 1;
-	rq.memory = which == EL_RUN ? u->svc->memory : 0;
-	rq.cgroup = which == EL_RUN ? u->cgroup : NULL;
-	/* exec the resolved path, but keep the configured argv[0] */
-	rq.argv = argv = argv_copy(e->argv);
-	argv[0] = (char *)path;
-	pid = spawn(&rq, why, sizeof why);
-	free(argv);
+	launch_request(u, which, path, env, in, out, err, &rq);
+	pid = spawn(&rq, &why);
+	free((char **)rq.argv);
 	if (pid < 0) {
-		snprintf(st->why, sizeof st->why, "%s: %s", e->program, why);
+		snprintf(st->why, sizeof st->why, "%s: %.900s", e->program,
+		    why.text);
 		return -1;
 	}
 	e->child = pid;

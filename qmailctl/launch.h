@@ -28,6 +28,13 @@ struct started {
 	struct log_mark mark;   /* where its current file stood before */
 };
 
+struct spawn_req;
+
+/* The request that launch_element() hands to spawn() for element which:
+ * what -n shows.  rq->argv is allocated (free it); its argv[0] is path. */
+void launch_request(const struct unit *u, int which, const char *path,
+    char **env, int in, int out, int err, struct spawn_req *rq);
+
 /* Spawns element which (EL_RUN, EL_LOG) from the resolved path, with in,
  * out and err as its fds 0, 1 and 2 (-1: /dev/null), its pidfile written
  * below the held rundir, and records it in u->el[which] (child, handle,

@@ -5,6 +5,7 @@
  * one writer (msg_line), list's fields through the one escaper
  * (msg_escape): no byte of a config value reaches the terminal raw. */
 #include "plan.h"
+#include "launch.h"
 #include "exitcode.h"
 #include "enable.h"
 #include "msg.h"
@@ -12,6 +13,7 @@
 #include "spawn.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A line of -n or list is clipped here, as the writer clips its lines. */
@@ -62,56 +64,66 @@ char *plan_argv(char *buf, size_t size, char *const *argv)
 	return buf;
 }
 
-/* Returns EXIT_NOT_INSTALLED when its program is missing. */
-static int show_element(const struct unit *u, const struct element *e)
+/* The fds launch_all() gives each element, as words. */
+static const char *fds_of(const struct unit *u, int which)
 {
+	if (u->nel == 1)
+		return "fds 0, 1, 2 /dev/null";
+	return which == EL_RUN ? "fd 0 /dev/null, fds 1 and 2 the pipe to the "
+	    "logger" : "fd 0 the pipe from the server, fds 1 and 2 /dev/null";
+}
+
+/* The spawn request start would hand to spawn() (launch_request()), field
+ * by field.  Returns EXIT_NOT_INSTALLED when its program is missing. */
+static int show_element(const struct unit *u, int which, char **env)
+{
+	const struct element *e = &u->el[which];
 	const char *name = u->svc->name;
-	char path[PATH_MAX], argv[PLAN_LINE];
-	int installed = 1;
+	char path[PATH_MAX], argv[PLAN_LINE], envs[PLAN_LINE];
+	struct spawn_req rq;
+	size_t i, n;
 
 	msg_line(1, name, NULL, "%s: %s", e->role,
 	    plan_argv(argv, sizeof argv, e->argv));
-	if (spawn_resolve(e->argv[0], u->site->path, path, sizeof path) == 0)
-		msg_line(1, name, NULL, "%s: program %s", e->role, path);
-	else {
+	if (spawn_resolve(e->argv[0], u->site->path, path, sizeof path) < 0) {
 		msg_line(2, name, "failed", "%s: program %s is not installed "
 		    "(not found in %s)", e->role, e->argv[0], u->site->path);
-		installed = 0;
+		return EXIT_NOT_INSTALLED;
 	}
-	msg_line(1, name, NULL, "%s: pidfile %s, %s", e->role, e->pidfile,
-	    e == &u->el[EL_RUN] ? "leads its own process group, "
-	    "stdout+stderr to the logger" : "own process group, "
-	    "stdin from the server");
-	return installed ? EXIT_OK : EXIT_NOT_INSTALLED;
-}
-
-static void show_env(const struct unit *u)
-{
-	char env[PLAN_LINE];
-	size_t i, n;
-
-	snprintf(env, sizeof env, "env PATH=%s", u->site->path);
-	for (i = 0; u->svc->env[i]; i++) {
-		n = strlen(env);
-		snprintf(env + n, sizeof env - n, " %s", u->svc->env[i]);
+	launch_request(u, which, path, env, -1, -1, -1, &rq);
+	msg_line(1, name, NULL, "%s: exec %s, argv %s", e->role, rq.argv[0],
+	    plan_argv(argv, sizeof argv, rq.argv));
+	for (i = 0, envs[0] = 0; rq.envp[i]; i++) {
+		n = strlen(envs);
+		snprintf(envs + n, sizeof envs - n, "%s%s", i ? " " : "",
+		    rq.envp[i]);
 	}
-	msg_line(1, u->svc->name, NULL, "%s", env);
+	msg_line(1, name, NULL, "%s: environment %s", e->role, envs);
+	msg_line(1, name, NULL, "%s: directory %s, %s", e->role, rq.dir,
+	    fds_of(u, which));
+	msg_line(1, name, NULL, "%s: pidfile %s, written by the process "
+	    "itself before it execs", e->role, rq.pidfile);
+	msg_line(1, name, NULL, "%s: %s%s", e->role, rq.new_group ?
+	    "leads a process group of its own" : "in qmailctl's process group",
+	    which == EL_RUN && u->site->cgroup == SITE_CGROUP_AUTO ?
+	    ", in the service's cgroup where cgroup v2 is writable" : "");
+	if (rq.memory)
+		msg_line(1, name, NULL, "%s: memory limit %llu bytes", e->role,
+		    rq.memory);
+	free((char **)rq.argv);
+	return EXIT_OK;
 }
 
 int plan_show(const struct unit *u)
 {
 	const char *name = u->svc->name;
-	char probe[256];
+	char probe[256], **env = unit_env(u);
 	int j, rc = EXIT_OK;
 
 	for (j = 0; j < u->nel; j++)
-		if (show_element(u, &u->el[j]) != EXIT_OK)
+		if (show_element(u, j, env) != EXIT_OK)
 			rc = EXIT_NOT_INSTALLED;
-	msg_line(1, name, NULL, "directory %s", u->svc->directory);
-	show_env(u);
-	if (u->svc->memory)
-		msg_line(1, name, NULL, "memory limit %llu bytes",
-		    u->svc->memory);
+	unit_env_free(env);
 	if (u->svc->cert)
 		msg_line(1, name, NULL, "certificate %s", u->svc->cert);
 	probe_describe(&u->svc->probe, probe, sizeof probe);

@@ -170,21 +170,18 @@ static pid_t fork_in(const struct spawn_req *rq, int *born_in)
 	return fork();
 }
 
-pid_t spawn(const struct spawn_req *rq, char *why, size_t size)
+pid_t spawn(const struct spawn_req *rq, struct err *e)
 {
 	struct spawn_error se;
 	int report[2], born_in;
 	ssize_t n;
 	pid_t pid;
 
-	if (pipe2(report, O_CLOEXEC) < 0) {
-		snprintf(why, size, "unable to create a pipe: %s",
-		    strerror(errno));
-		return -1;
-	}
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return err_sys(e, "unable to create a pipe");
 	pid = fork_in(rq, &born_in);
 	if (pid < 0) {
-		snprintf(why, size, "unable to fork: %s", strerror(errno));
+		err_sys(e, "unable to fork");
 		close(report[0]);
 		close(report[1]);
 		return -1;
@@ -202,16 +199,13 @@ pid_t spawn(const struct spawn_req *rq, char *why, size_t size)
 		return pid;     /* EOF: the exec closed the pipe */
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (n == (ssize_t)sizeof se) {
-		se.what[sizeof se.what - 1] = 0;
-		if (se.err)
-			snprintf(why, size, "%s: %s", se.what, strerror(se.err));
-		else
-			snprintf(why, size, "%s", se.what);
-	} else
-		snprintf(why, size, "unable to start %s: lost its report",
+	if (n != (ssize_t)sizeof se)
+		return err_set(e, "unable to start %s: lost its report",
 		    rq->argv[0]);
-	return -1;
+	se.what[sizeof se.what - 1] = 0;
+	if (se.err)
+		return err_set(e, "%s: %s", se.what, strerror(se.err));
+	return err_set(e, "%s", se.what);
 }
 
 /* Executable by us and a regular file (access() alone accepts

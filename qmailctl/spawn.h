@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "err.h"
+
 struct spawn_req {
 	char *const *argv;      /* argv[0] is an absolute path */
 	char *const *envp;
@@ -23,10 +25,10 @@ struct spawn_req {
 };
 
 /* Forks and execs.  On success returns the pid (a child of the caller);
- * on failure returns -1 with why filled ("unable to chdir to /var/qmail:
- * No such file or directory"); the child has then been reaped and its
- * pidfile removed. */
-pid_t spawn(const struct spawn_req *rq, char *why, size_t size);
+ * on failure returns -1 with e saying why ("unable to chdir to
+ * /var/qmail: No such file or directory"); the child has then been reaped
+ * and its pidfile removed. */
+pid_t spawn(const struct spawn_req *rq, struct err *e);
 
 /* Finds prog in path (colon-separated) the way execvp would, but with the
  * service's PATH, not ours.  Returns 0 and fills buf with the absolute

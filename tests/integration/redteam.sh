@@ -237,7 +237,7 @@ q -n start ctl >"$T/out" 2>&1
 check "-n shows a service with control bytes in its values" grep -q 'would \(not \)\{0,1\}start' "$T/out"
 check "... none of them raw" sh -c "! grep -q '[$ESC$BEL]' '$T/out'"
 check "... the argv escaped" grep -q '^ctl: run: sleep "1000\\x1b\]0;title\\x07"$' "$T/out"
-check "... the directory escaped" grep -q '^ctl: directory /tmp/\\x1b\[31mred$' "$T/out"
+check "... the directory escaped" grep -q '^ctl: run: directory /tmp/\\x1b\[31mred, ' "$T/out"
 q list ctl >"$T/out" 2>&1
 check "list shows them escaped too" grep -q 'rings\\x07 and clears\\x1b\[2J' "$T/out"
 check "... none raw" sh -c "! grep -q '[$ESC$BEL]' '$T/out'"
@@ -252,7 +252,7 @@ SVC
 q start ctlprog >"$T/out" 2>&1
 is_rc $? 0 "a program with control bytes in its file name starts"
 q status ctlprog >"$T/out" 2>&1
-check "... status names it escaped" grep -q '^ctlprog: running (sl\\x1b\[2Jeep [0-9]* up ' "$T/out"
+check "... status names it escaped" grep -q '^ctlprog: up (sl\\x1b\[2Jeep [0-9]* up ' "$T/out"
 check "... never raw" sh -c "! grep -q '[$ESC]' '$T/out'"
 q stop ctlprog >/dev/null 2>&1
 rm "$T/services/ctlprog"

@@ -119,8 +119,10 @@ SVC
 vq list
 is_rc $? 0 "list under valgrind: exit 0"
 check "... no error, no leak" clean
+# -n runs start's checks: the TLS services' certificate is not made yet,
+# so it exits 1, as start would.
 vq -n start
-is_rc $? 0 "-n start under valgrind: exit 0"
+is_rc $? 1 "-n start under valgrind: exit 1, as start would (no certificate yet)"
 check "... no error, no leak" clean
 vq cert
 is_rc $? 0 "cert under valgrind: exit 0"
