@@ -11,12 +11,16 @@
 #   3. a lock held by something that is not qmailctl, blamed on qmailctl;
 #      lock files of removed services never removed
 #   4. control bytes in config values and file names, shown by -n and list
+#   5. a log directory of the logger's user, whose current becomes a
+#      symlink to a file only root may read, a FIFO, or a FIFO with the
+#      user's words in it, when a failing start quotes the log
+#   6. a rules directory of the user's, with symlinks to a file of root's
+#      planted at every temporary name tcprules might be handed
+#   7. ESC, BEL and NUL in a server's greeting and log lines, shown by
+#      check and by a failing start
 #
-# Sections the lead adds after the merge (other helpers' fixes) are marked
-# HOOK below: a symlinked and a FIFO log `current`, a planted temp name in
-# the rules directory, control bytes in log lines and greetings.
-#
-# The hostile user is nobody (setpriv); without it those parts skip.
+# The hostile user is nobody (setpriv): it plants, root's qmailctl is the
+# victim.  Without nobody those parts skip.
 . "$TESTS/lib.sh"
 
 make_site
@@ -262,14 +266,177 @@ is_rc $? 2 "an unknown service name with control bytes: exit 2"
 check "... named escaped" grep -q "unknown service 'no\\\\x1b\[2Jsuch'" "$T/out"
 check "... never raw" sh -c "! grep -q '[$ESC]' '$T/out'"
 
-# HOOK (lead, after the merge): the log directory's `current` as a
-# symlink to /etc/shadow and as a FIFO, when a start fails and qmailctl
-# quotes the log (helper peers, issue 18 item 3).
+# --- 5. the log directory is the logger's user's ------------------------
 
-# HOOK (lead): a planted FILE.tmp symlink in a rules directory others may
-# write, for `qmailctl cdb` (helper peers, item 6).
+# multilog runs as its own account (qmaill; here nobody), which owns the
+# log directory, so that account may put anything at current.  Here the
+# logger is the hostile user's own: as it starts (after qmailctl noted
+# where current stood), it replaces current with what $T/plant says: a
+# symlink to a file of root's that only root may read, a FIFO, or a FIFO
+# that another process of the user's holds open with words of its own in
+# it; then it reads its input away.  The server fails once the plant is there,
+# and the failing start quotes the log.
+# Guards multilog.c's open_current(): without O_NOFOLLOW root prints the
+# secret's last line, without O_NONBLOCK it hangs opening the FIFO (no
+# writer), without its fstat (a regular file) it quotes the planted words
+# as the server's.
+# Not tested: a hard link to root's file (fs.protected_hardlinks = 1 on
+# Debian forbids the user to make one).
+if have_nobody; then
+	mkdir -p "$T/bin" "$T/log/red"
+	chown nobody "$T/log/red"
+	printf 'root:$6$redteam-secret:19000:0:99999:7:::\n' >"$T/secret"
+	chmod 600 "$T/secret"
+	cat >"$T/bin/multilog" <<EOF
+#!/bin/sh
+# the hostile user's logger: plants current, then reads its input away
+cd "\$2" || exit 111
+rm -f current
+case \$(cat "$T/plant") in
+link) ln -s "$T/secret" current ;;
+fifo) mkfifo current ;;
+words) mv .fifo current ;;
+esac
+exec cat >/dev/null
+EOF
+	cat >"$T/bin/leaver" <<'EOF'
+#!/bin/sh
+# a server that fails once the logger has planted $1 (2 s at most)
+n=0
+while [ ! -L "$1" ] && [ ! -p "$1" ] && [ "$n" -lt 200 ]; do
+	n=$((n + 1)); sleep 0.01
+done
+echo "red is leaving" >&2
+exit 3
+EOF
+	chmod 755 "$T/bin/multilog" "$T/bin/leaver"
+	# end_lock_holders FILE: a hung start's worker (it left timeout's
+	# group with setsid) is found by the lock it holds, ended by its group.
+	end_lock_holders() {
+		_ino=$(stat -c %i "$1") || return
+		for _p in $(awk -v i=":$_ino" 'substr($6, length($6) - length(i) + 1) == i { print $5 }' /proc/locks); do
+			kill -KILL "-$_p" 2>/dev/null
+		done
+	}
+	add_service red <<'SVC'
+run = ${T}/bin/leaver ${T}/log/red/current
+log = setuidgid nobody ${T}/bin/multilog t ${T}/log/red
+probe = none
+settle = 3000
+SVC
+	for plant in link fifo words; do
+		echo "$plant" >"$T/plant"
+		case $plant in
+		link) what="a symlink to root's secret" ;;
+		fifo) what="a FIFO" ;;
+		words) what="a FIFO holding its own words"
+			as_nobody sh -c 'cd "$1" && mkfifo .fifo && exec 3<>.fifo &&
+				echo "planted words" >&3 && exec sleep 60' sh "$T/log/red" &
+			words=$!
+			track_pid "$words"
+			wait_for 5 grep -q '^sleep$' "/proc/$words/comm" ;;
+		esac
+		timeout -k 2 20 "$QMAILCTL" -f "$T/qmailctl.conf" start red >"$T/out" 2>&1
+		rc=$?
+		[ "$rc" = 124 ] && end_lock_holders "$T/run/red.lock"
+		sed 's/^/# /' "$T/out"
+		check "the log user planted current as $what: start does not hang" test "$rc" != 124
+		is_rc "$rc" 1 "... it reports the server's failure (exit 1)"
+		check "... saying so" grep -q "^red: failed: " "$T/out"
+		case $plant in
+		link) check "... the log user did plant the link" test -L "$T/log/red/current" ;;
+		*) check "... the log user did plant the FIFO" test -p "$T/log/red/current" ;;
+		esac
+		check "... root quotes nothing from it" sh -c "! grep -q '(log:' '$T/out'"
+		check "... neither the user's words" sh -c "! grep -q 'planted words' '$T/out'"
+		check "... and never root's secret" sh -c "! grep -q redteam-secret '$T/out'"
+	done
+	kill -KILL "$words"
+	rm "$T/services/red"
+else
+	skip "no user nobody to play the log user"
+fi
 
-# HOOK (lead): control bytes in log lines (the "(log: ...)" hint) and in
-# greetings, NUL included (helpers peers and probe, items 4 and 5).
+# --- 6. a planted temporary name in the rules directory -----------------
+
+# A rules directory of the hostile user's (as vpopmail's would be), mode
+# 0755, so qmailctl accepts it.  The user plants symlinks to a file of
+# root's at every name tcprules might be handed: FILE.tmp, FILE.cdb.tmp,
+# and the names of qmailctl's own temporary file (.FILE.cdb.PID.0.tmp)
+# for the next pids.
+# Guards cdb.c's make_tmp() (a name of its own, O_EXCL | O_NOFOLLOW): a
+# qmailctl that hands tcprules FILE.tmp has root write through the link.
+if have_nobody; then
+	mkdir -p "$T/hr"
+	printf '127.:allow\n:deny\n' >"$T/hr/r.rules"
+	chown nobody "$T/hr"
+	chmod 0755 "$T/hr"
+	echo precious >"$T/victim"
+	add_service hr <<'SVC'
+run = tcpserver -H -l 0 -R -x ${T}/hr/r.cdb 127.0.0.1 1 ${fixtures}/greeter smtp
+SVC
+	# perl (Debian's essential perl-base): one process plants them all.
+	as_nobody perl -e '
+		my ($dir, $victim) = @ARGV;
+		open(my $f, "<", "/proc/sys/kernel/ns_last_pid") or die "ns_last_pid: $!";
+		my $last = <$f>;
+		chomp $last;
+		symlink($victim, "$dir/$_") or die "$_: $!"
+			for qw(r.tmp r.cdb.tmp .r.cdb.tmp r.rules.tmp);
+		symlink($victim, "$dir/.r.cdb.$_.0.tmp") for $last + 1 .. $last + 2000;
+	' "$T/hr" "$T/victim"
+	check "the user planted FILE.tmp as a symlink to root's file" test -L "$T/hr/r.tmp"
+	q -v cdb hr >"$T/out" 2>&1
+	is_rc $? 0 "cdb in the user's rules directory full of planted names: exit 0"
+	grep -v '^hr: running ' "$T/out" | sed 's/^/# /'
+	sed -n 's/^hr: running .* \(.*\) <.*/# tcprules wrote \1/p' "$T/out"
+	check "... root's file is untouched" test "$(cat "$T/victim")" = precious
+	check "... the database was built" grep -q "^hr: rebuilt $T/hr/r.cdb from $T/hr/r.rules" "$T/out"
+	check "... a real cdb, not the planted link renamed" sh -c "test -f '$T/hr/r.cdb' && ! test -L '$T/hr/r.cdb'"
+	check "... the planted links are left as they were" sh -c "test -L '$T/hr/r.tmp' && test -L '$T/hr/.r.cdb.tmp'"
+	rm "$T/services/hr"
+else
+	skip "no user nobody to own the rules directory"
+fi
+
+# --- 7. control bytes a server sends ------------------------------------
+
+# A server of the test's own behind tcpserver, once per connection: it
+# logs an ESC sequence (stderr, to multilog) and greets with a NUL, an
+# ESC sequence and a BEL.  check and a failing start show them escaped.
+# Guards the probe's greeting kept whole and escaped, NUL included
+# (probe.c, item 5: else "greeting ''"), the (log: ...) hint escaped
+# (multilog.c's last_line(), item 4), and the one writer (msg.c).
+red_port=$(free_port)
+echo "red_port = $red_port" >>"$T/qmailctl.conf"
+mkdir -p "$T/bin" "$T/log/rude"
+printf '#!/bin/sh\nprintf "\\033]0;owned\\007\\033[2J rude was here\\n" >&2\nprintf "\\000\\033[2J\\007 rude\\r\\n"\n' >"$T/bin/rude"
+chmod 755 "$T/bin/rude"
+add_service rude <<'SVC'
+run = tcpserver -H -l 0 -R 127.0.0.1 ${red_port} ${T}/bin/rude
+log = multilog t ${T}/log/rude
+probe = none
+settle = 200
+SVC
+# no_raw FILE: no raw ESC, BEL or NUL in FILE.
+no_raw() { ! grep -q "[$ESC$BEL]" "$1" && tr -d '\000' <"$1" | cmp -s - "$1"; }
+q start rude >"$T/out" 2>&1
+is_rc $? 0 "a server that greets with control bytes starts (no probe yet)"
+sed -i 's/^probe = none$/probe = tcp 127.0.0.1 ${red_port} 220/' "$T/services/rude"
+q check rude >"$T/out" 2>&1
+is_rc $? 2 "check expecting 220 of it: CRITICAL (exit 2)"
+sed 's/^/# /' "$T/out" | tr -d '\000'
+check "... the greeting escaped, NUL included" \
+	grep -qF "rude: probe 127.0.0.1:$red_port: greeting '\\x00\\x1b[2J\\x07 rude' does not start with '220'" "$T/out"
+check "... no raw ESC, BEL or NUL reaches the terminal" no_raw "$T/out"
+q stop rude >/dev/null 2>&1
+timeout 30 "$QMAILCTL" -f "$T/qmailctl.conf" -t 2 start rude >"$T/out" 2>&1
+is_rc $? 1 "start of it, expecting 220: fails (exit 1)"
+sed 's/^/# /' "$T/out" | tr -d '\000'
+check "... the greeting escaped, NUL included" \
+	grep -qF "greeting '\\x00\\x1b[2J\\x07 rude' does not start with '220'" "$T/out"
+check "... the server's log line escaped" \
+	grep -qF '(log: \x1b]0;owned\x07\x1b[2J rude was here)' "$T/out"
+check "... no raw ESC, BEL or NUL reaches the terminal" no_raw "$T/out"
 
 done_testing
