@@ -187,19 +187,32 @@ int stop_locked(struct unit *u)
 	if (u->sup.state != EL_ALIVE && stopped_already(u))
 		return EXIT_OK;
 	deadline = t0 + unit_timeout(u, u->svc->stop_timeout_ms);
-	/* The supervisor stops the elements itself; what it leaves (it was
-	 * killed meanwhile) is stopped below as an unsupervised service. */
-	if ((n = supervise_stop(u, deadline)) != 0) {
-		if (n < 0)
-			return EXIT_FAILED;
-		group_of(&run->id, u->cgroup, &g);
-		return timed_out(u, run->state == EL_ALIVE ? run : &u->sup, &g,
-		    &x, t0);
-	}
-	unit_observe(u);
+	/* What escaped the server's group is found while the server lives,
+	 * whoever stops it. */
 	group_of(&run->id, u->cgroup, &g);
 	if (run->state == EL_ALIVE)
 		find_escapees(&g, &x);
+	/* The supervisor stops the elements itself; what it leaves (it was
+	 * killed meanwhile) is stopped below as an unsupervised service. */
+	if ((n = supervise_stop(u, deadline)) != 0) {
+		if (n < 0) {
+			escapees_free(&x);
+			return EXIT_FAILED;
+		}
+		/* The server itself, else what is left of its group (named
+		 * by group_left), else the supervisor. */
+		if (run->state == EL_ALIVE &&
+		    wait_handles(&run->handle, 1, 0) > 0)
+			return timed_out(u, run, &g, &x, t0);
+		return timed_out(u, run->state != EL_ABSENT &&
+		    group_count(&g) > 0 ? NULL : &u->sup, &g, &x, t0);
+	}
+	unit_observe(u);
+	if (run->state == EL_ALIVE) {
+		group_of(&run->id, u->cgroup, &g);
+		escapees_free(&x);
+		find_escapees(&g, &x);
+	}
 	if (run->state == EL_ALIVE) {
 		if (unit_signal(u, run, SIGTERM) < 0) {
 			escapees_free(&x);

@@ -42,7 +42,7 @@ q start pop3 >"$T/out" 2>&1; is_rc $? 0 "start pop3 (named) exits 0"
 check "... says that it is disabled" grep -q '^pop3: disabled, but named on the command line' "$T/out"
 check "... and starts it" grep -q '^pop3: started' "$T/out"
 q status pop3 >"$T/out" 2>&1
-check "status: running, disabled" grep -q '^pop3: running (.*), disabled$' "$T/out"
+check "status: up, disabled" grep -q '^pop3: up (.*), disabled$' "$T/out"
 q stop >/dev/null 2>&1
 
 # The boot: init.d/qmail runs `qmailctl start` without names (so does the

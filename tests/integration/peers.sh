@@ -46,7 +46,7 @@ check "... the logger named multilog, not setuidgid" grep -Eq "^named: started \
 wait_for 5 sh -c "'$QMAILCTL' -f '$T/qmailctl.conf' status named | grep -q '(qmail-send '"
 q -v status named >"$T/out" 2>&1
 sed 's/^/# /' "$T/out"
-check "status names what runs now: qmail-send and multilog" grep -q "^named: running (qmail-send [0-9]* up .*, multilog [0-9]* up " "$T/out"
+check "status names what runs now: qmail-send and multilog" grep -q "^named: up (qmail-send [0-9]* up .*, multilog [0-9]* up " "$T/out"
 check "... -v shows the configured argv of each" sh -c "grep -qx 'named: log: setuidgid root multilog t $T/log/named' '$T/out' &&
 	grep -qx 'named: run: $FIXTURES/qmail-standin -n 0 -r $T/record' '$T/out'"
 q stop named >/dev/null 2>&1
