@@ -126,6 +126,7 @@ static int make_tmp(const struct unit *u, struct db *db)
 {
 	char dir[PATH_MAX];
 	const char *base = strrchr(db->cdb, '/') + 1;   /* cdb is absolute */
+	struct stat st;
 	int fd = -1, n, len;
 
 	snprintf(dir, sizeof dir, "%.*s", (int)(base - 1 - db->cdb), db->cdb);
@@ -138,6 +139,15 @@ static int make_tmp(const struct unit *u, struct db *db)
 		else
 			sayerr(u, "unable to open directory %s: %s", dir,
 			    strerror(errno));
+		return -1;
+	}
+	/* Its owner may rename anything in it: the temporary file of ours
+	 * could become a symlink between our open and tcprules' (who runs
+	 * as root).  Only a directory of ours is safe to build in. */
+	if (fstat(db->dirfd, &st) < 0 || st.st_uid != geteuid()) {
+		sayerr(u, "refusing rules directory %s: owned by uid %u, who "
+		    "could swap the files tcprules writes as root; make it "
+		    "root's", dir, (unsigned)st.st_uid);
 		return -1;
 	}
 	for (n = 0; n < TMP_TRIES && fd < 0; n++) {
@@ -175,7 +185,10 @@ static int open_source(const struct unit *u, const struct db *db,
 	struct stat st;
 	int fd, err;
 
-	fd = open(db->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	/* O_NOFOLLOW: tcprules repeats a line it cannot parse, so a
+	 * symlink to a root-only file would be read back to the caller. */
+	fd = open(db->src, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW |
+	    O_CLOEXEC);
 	if (fd < 0) {
 		sayerr(u, "unable to open %s: %s", db->src, strerror(errno));
 		return -1;

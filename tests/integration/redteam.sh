@@ -387,13 +387,28 @@ SVC
 	' "$T/hr" "$T/victim"
 	check "the user planted FILE.tmp as a symlink to root's file" test -L "$T/hr/r.tmp"
 	q -v cdb hr >"$T/out" 2>&1
-	is_rc $? 0 "cdb in the user's rules directory full of planted names: exit 0"
-	grep -v '^hr: running ' "$T/out" | sed 's/^/# /'
-	sed -n 's/^hr: running .* \(.*\) <.*/# tcprules wrote \1/p' "$T/out"
+	is_rc $? 1 "cdb in a rules directory the user owns: refused, exit 1"
+	sed 's/^/# /' "$T/out"
+	# Its owner could swap even qmailctl's own O_EXCL file for a symlink
+	# while tcprules runs (seen: root's file overwritten), so an owner
+	# other than root is refused, as for the rundir.
+	check "... saying who owns it" grep -q "refusing rules directory $T/hr: owned by uid $(id -u nobody)" "$T/out"
 	check "... root's file is untouched" test "$(cat "$T/victim")" = precious
-	check "... the database was built" grep -q "^hr: rebuilt $T/hr/r.cdb from $T/hr/r.rules" "$T/out"
-	check "... a real cdb, not the planted link renamed" sh -c "test -f '$T/hr/r.cdb' && ! test -L '$T/hr/r.cdb'"
+	check "... no database was built" test ! -e "$T/hr/r.cdb"
 	check "... the planted links are left as they were" sh -c "test -L '$T/hr/r.tmp' && test -L '$T/hr/.r.cdb.tmp'"
+	# The rules source a symlink to a root-only file, in a root-owned
+	# directory: tcprules would echo its first line back.
+	mkdir -p "$T/hs"
+	printf 'root:$6$redteam-secret:19000:0:99999:7:::\n' >"$T/secret-rules"
+	chmod 600 "$T/secret-rules"
+	ln -s "$T/secret-rules" "$T/hs/r.rules"
+	add_service hs <<'SVC'
+run = tcpserver -H -l 0 -R -x ${T}/hs/r.cdb 127.0.0.1 1 ${fixtures}/greeter smtp
+SVC
+	q cdb hs >"$T/out" 2>&1
+	is_rc $? 1 "cdb of a rules source that is a symlink: exit 1"
+	check "... nothing of the linked file is shown" sh -c "! grep -q 'redteam-secret' '$T/out'"
+	rm "$T/services/hs"
 	rm "$T/services/hr"
 else
 	skip "no user nobody to own the rules directory"
