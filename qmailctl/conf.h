@@ -98,7 +98,7 @@ enum probe_kind {
 
 /* The longest reply line a probe reads, its line end included: a longer
  * line is no greeting, and the probe fails at the bound rather than grow
- * memory for a peer that never sends a newline (probe.c).  An EXPECT is
+ * memory for a peer that never sends a newline (net.c).  An EXPECT is
  * a prefix of such a line, so one longer than PROBE_EXPECT_MAX could
  * never match: the loader refuses it. */
 #define PROBE_LINE_MAX 1024
