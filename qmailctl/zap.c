@@ -29,6 +29,8 @@
 struct zapped {
 	int found, term, kill, escaped;
 	int kill_refused;       /* errno of a refused KILL, else 0 */
+	int kept;               /* a supervisor or logger lived: during a
+	                         * backoff wait they are all there is */
 	pid_t esc[ESCAPED_SHOWN];
 };
 
@@ -68,7 +70,10 @@ static void report_zapped(struct unit *u, const struct zapped *z,
 	if (z->kill > total)
 		total = z->kill;
 	fmt_duration(took, sizeof took, (double)(clock_ms() - t0) / 1000);
-	if (total == 0)
+	if (total == 0 && z->kept)
+		say(u, "no server was running (a restart was pending); "
+		    "supervisor and logger ended in %s", took);
+	else if (total == 0)
 		say(u, "not running");
 	else
 		say(u, "zapped %d process%s (%d by KILL) in %s", total,
@@ -120,6 +125,8 @@ int zap_locked(struct unit *u)
 
 	memset(&z, 0, sizeof z);
 	unit_observe(u);
+	z.kept = u->sup.state == EL_ALIVE ||
+	    (u->nel > 1 && u->el[EL_LOG].state == EL_ALIVE);
 	supervise_hold(u);      /* it restarts nothing from now on */
 	if (has_group(u)) {
 		group_of(&run->id, u->cgroup, &g);

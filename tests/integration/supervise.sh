@@ -221,6 +221,7 @@ for cmd in stop zap; do
 	q $cmd crash >"$T/out" 2>&1
 	is_rc $? 0 "$cmd during the wait exits 0"
 	sed 's/^/# /' "$T/out"
+	[ "$cmd" = zap ] && check "zap: says what it ended, not 'not running'" grep -q '^crash: no server was running (a restart was pending); supervisor and logger ended' "$T/out"
 	check "$cmd: the supervisor has exited" gone "$sup"
 	rm -f "$T/crash"
 	sleep 2
