@@ -37,6 +37,8 @@ struct checker {
 	qc_report_fn *fn;
 	void *ctx;
 	int errors;
+	int start;              /* for start: what preflight says itself is
+	                         * left to it */
 };
 
 static void finding(struct checker *c, enum qc_level level, const char *path,
@@ -391,7 +393,8 @@ int qmailconf_log_dir(const struct service *svc, char *buf, size_t size)
 
 /* The logger's directory: its account's, and nobody else's to change.
  * A missing one multilog makes; whether the logger may write it is
- * preflight's check (it needs the logger's groups). */
+ * preflight's check (it needs the logger's groups), which also says, at
+ * start, that the account or the directory is not there. */
 static void check_log_dir(struct checker *c, const struct service *svc)
 {
 	const char *who = svc->multilog.user ? svc->multilog.user : "root";
@@ -399,17 +402,28 @@ static void check_log_dir(struct checker *c, const struct service *svc)
 	struct passwd *pw;
 	struct look l;
 
-	if (!qmailconf_log_dir(svc, path, sizeof path) ||
-	    !(pw = getpwnam(who)))
+	if (!qmailconf_log_dir(svc, path, sizeof path))
 		return;
+	if (!(pw = getpwnam(who))) {
+		if (!c->start)
+			finding(c, QC_ERROR, path, "add the account, or name "
+			    "another in the service's log line", "the "
+			    "logger's account %s does not exist (setuidgid %s)",
+			    who, who);
+		return;
+	}
 	if (look_at(&l, "%s", path) < 0) {
 		if (l.err != ENOENT)
 			finding(c, QC_ERROR, l.path, "make it a directory of "
 			    "the logger's", "log directory: %s", look_why(&l));
 		return;
 	}
-	if (!S_ISDIR(l.st.st_mode))
-		return;         /* preflight's check says so */
+	if (!S_ISDIR(l.st.st_mode)) {
+		if (!c->start)
+			finding(c, QC_ERROR, l.path, "make it a directory of "
+			    "the logger's", "log directory: not a directory");
+		return;
+	}
 	if (l.st.st_mode & S_IWOTH) {
 		snprintf(fix, sizeof fix, "chmod o-w %s", l.path);
 		finding(c, QC_ERROR, l.path, fix, "log directory writable by "
@@ -479,7 +493,7 @@ static void check_needs(struct checker *c, const char *home, unsigned needs)
 int qmailconf_start(const struct site *site, const struct service *svc,
     qc_report_fn *fn, void *ctx)
 {
-	struct checker c = { fn, ctx, 0 };
+	struct checker c = { fn, ctx, 0, 1 };
 
 	check_needs(&c, site->qmail, qmailconf_needs(svc));
 	check_log_dir(&c, svc);
@@ -516,7 +530,7 @@ int qmailconf_command(const struct site *site, const struct opts *opts,
     const struct unit *units, size_t n)
 {
 	struct printer p = { opts, 0 };
-	struct checker c = { print_line, &p, 0 };
+	struct checker c = { print_line, &p, 0, 0 };
 	unsigned needs = QC_NEEDS_ME | QC_NEEDS_QUEUE;
 	size_t i;
 

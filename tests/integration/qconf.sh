@@ -11,7 +11,7 @@
 # root_squash), and users/cdb written by a qmail-newu that is running.
 . "$TESTS/lib.sh"
 
-PLANNED=67
+PLANNED=71
 for _u in qmailq alias nobody; do
 	getent passwd "$_u" >/dev/null || skip_rest "no account $_u here (tests/notqmail.sh makes qmail's)"
 done
@@ -170,6 +170,14 @@ chown nobody "$T/log/smtp"
 cconf; is_rc $rc 0 "a log directory not the logger's: a warning, exit 0"
 check "... one line, fix: chown" one_line warning "$T/log/smtp" "log directory owned by uid [0-9]*, not by the logger's account root"
 chown root "$T/log/smtp"
+sed -i 's|^log = multilog|log = setuidgid qcnosuchuser multilog|' "$T/services/pop3"
+cconf pop3; is_rc $rc 6 "a logger's account that does not exist: exit 6"
+check "... one line" one_line error "$T/log/pop3" "the logger's account qcnosuchuser does not exist"
+sed -i 's|^log = setuidgid qcnosuchuser multilog|log = multilog|' "$T/services/pop3"
+rmdir "$T/log/pop3"; : >"$T/log/pop3"
+cconf pop3; is_rc $rc 6 "a log directory that is a file: exit 6"
+check "... one line" one_line error "$T/log/pop3" "log directory: not a directory"
+rm "$T/log/pop3"; mkdir "$T/log/pop3"
 
 # A symlink in a directory another user may change is never followed.
 mkdir "$T/elsewhere"
