@@ -116,31 +116,55 @@ struct look {
 	char path[PATH_MAX];
 	struct stat st;
 	int err;                /* 0: st is the file's; else the errno */
+	int blank;              /* asked for: a regular file of blanks only */
 };
 
-static int look_at(struct look *l, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* True when the file holds nothing but blanks in its first bytes. */
+static int blank_file(int dfd, const char *base, int nofollow)
+{
+	char buf[256];
+	ssize_t got, i;
+	int fd;
 
-/* Formats the path into l and looks at it: 0, or -1 with l->err. */
-static int look_at(struct look *l, const char *fmt, ...)
+	fd = openat(dfd, base, O_RDONLY | O_NONBLOCK | O_CLOEXEC | nofollow);
+	if (fd < 0)
+		return 0;       /* not ours to judge: qmail's user reads it */
+	got = read(fd, buf, sizeof buf);
+	close(fd);
+	for (i = 0; i < got; i++)
+		if (!buf[i] || !strchr(" \t\r\n", buf[i]))
+			return 0;
+	return got >= 0;
+}
+
+static int look_at(struct look *l, int text, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Formats the path into l and looks at it (with text, also whether a
+ * regular file is blank): 0, or -1 with l->err. */
+static int look_at(struct look *l, int text, const char *fmt, ...)
 {
 	char copy[PATH_MAX];
 	const char *base;
 	va_list ap;
-	int dfd, n;
+	int dfd, n, nofollow = 0;
 
 	va_start(ap, fmt);
 	n = vsnprintf(l->path, sizeof l->path, fmt, ap);
 	va_end(ap);
+	l->blank = 0;
 	l->err = n < 0 || (size_t)n >= sizeof l->path ? ENAMETOOLONG : 0;
 	if (l->err)
 		return -1;
-	if ((dfd = open_parent(l->path, copy, sizeof copy, &base)) < 0 ||
-	    fstatat(dfd, base, &l->st, root_only(dfd) ? 0 :
-	    AT_SYMLINK_NOFOLLOW) < 0)
+	if ((dfd = open_parent(l->path, copy, sizeof copy, &base)) >= 0)
+		nofollow = root_only(dfd) ? 0 : O_NOFOLLOW;
+	if (dfd < 0 || fstatat(dfd, base, &l->st, nofollow ?
+	    AT_SYMLINK_NOFOLLOW : 0) < 0)
 		l->err = errno;
 	else if (S_ISLNK(l->st.st_mode))
 		l->err = ELOOP;
+	else if (text && S_ISREG(l->st.st_mode))
+		l->blank = blank_file(dfd, base, nofollow);
 	if (dfd >= 0)
 		close(dfd);
 	return l->err ? -1 : 0;
@@ -155,30 +179,6 @@ static const char *look_why(const struct look *l)
 		return "a symlink in a directory others may change (not "
 		    "followed), or below something that is not a directory";
 	return strerror(l->err);
-}
-
-/* True when the regular file holds something other than blanks: the
- * first bytes, read through the checked parent without following. */
-static int has_text(const struct look *l)
-{
-	char copy[PATH_MAX], buf[256];
-	const char *base;
-	ssize_t got;
-	int dfd, fd, i;
-
-	if ((dfd = open_parent(l->path, copy, sizeof copy, &base)) < 0)
-		return 1;       /* looked at a moment ago: not ours to judge */
-	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	close(dfd);
-	if (fd < 0)
-		return 1;
-	got = read(fd, buf, sizeof buf);
-	close(fd);
-	for (i = 0; i < got; i++)
-		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' &&
-		    buf[i] != '\r')
-			return 1;
-	return got < 0;
 }
 
 static int newer(const struct stat *a, const struct stat *b)
@@ -210,13 +210,13 @@ static void check_me(struct checker *c, const char *home)
 	    "it (qmail's config-fast HOSTNAME does)";
 	struct look l;
 
-	if (look_at(&l, "%s/control/me", home) < 0)
+	if (look_at(&l, 1, "%s/control/me", home) < 0)
 		finding(c, QC_ERROR, l.path, fix, "%s: qmail-smtpd answers "
 		    "every connection 421 (unable to read controls)",
 		    look_why(&l));
 	else if (!S_ISREG(l.st.st_mode))
 		finding(c, QC_ERROR, l.path, fix, "not a regular file");
-	else if (!has_text(&l))
+	else if (l.blank)
 		finding(c, QC_ERROR, l.path, fix, "empty: qmail names this "
 		    "host by it");
 }
@@ -225,7 +225,7 @@ static void check_rcpthosts(struct checker *c, const char *home)
 {
 	struct look l;
 
-	if (look_at(&l, "%s/control/rcpthosts", home) == 0)
+	if (look_at(&l, 0, "%s/control/rcpthosts", home) == 0)
 		return;
 	finding(c, QC_ERROR, l.path, "list the domains this host accepts mail "
 	    "for in it, one a line", "%s: qmail-smtpd then accepts mail for "
@@ -236,7 +236,7 @@ static void check_locals(struct checker *c, const char *home)
 {
 	struct look l;
 
-	if (look_at(&l, "%s/control/locals", home) == 0 || l.err != ENOENT)
+	if (look_at(&l, 0, "%s/control/locals", home) == 0 || l.err != ENOENT)
 		return;
 	finding(c, QC_WARNING, l.path, "list the domains delivered on this "
 	    "host in it, one a line", "missing: qmail-send then delivers "
@@ -248,10 +248,10 @@ static void check_users(struct checker *c, const char *home)
 	struct look assign, cdb;
 	char fix[PATH_MAX + 16];
 
-	if (look_at(&assign, "%s/users/assign", home) < 0)
+	if (look_at(&assign, 0, "%s/users/assign", home) < 0)
 		return;
 	snprintf(fix, sizeof fix, "run %s/bin/qmail-newu", home);
-	if (look_at(&cdb, "%s/users/cdb", home) < 0)
+	if (look_at(&cdb, 0, "%s/users/cdb", home) < 0)
 		finding(c, QC_ERROR, cdb.path, fix, "%s while users/assign "
 		    "exists: qmail-lspawn reads only users/cdb, so none of "
 		    "the assignments is in effect", look_why(&cdb));
@@ -281,7 +281,7 @@ static long installed(struct checker *c, struct look *l, const char *home,
     const char *name, const char *owner, enum qc_level level,
     const char *harm)
 {
-	if (look_at(l, "%s/%s", home, name) < 0) {
+	if (look_at(l, 0, "%s/%s", home, name) < 0) {
 		finding(c, level, l->path, INSTALL_FIX, "%s: %s", look_why(l),
 		    harm);
 		return -1;
@@ -367,10 +367,10 @@ static void check_rules(struct checker *c, const struct service *svc)
 	if (cdb_paths(svc, src, sizeof src, cdb, sizeof cdb, &e) <= 0)
 		return;         /* none; or tcpserver_check says why */
 	snprintf(fix, sizeof fix, "qmailctl cdb %s", svc->name);
-	if (look_at(&d, "%s", cdb) < 0)
+	if (look_at(&d, 0, "%s", cdb) < 0)
 		finding(c, QC_ERROR, d.path, fix, "%s: tcpserver drops every "
 		    "connection", look_why(&d));
-	else if (look_at(&s, "%s", src) == 0 && newer(&s.st, &d.st))
+	else if (look_at(&s, 0, "%s", src) == 0 && newer(&s.st, &d.st))
 		finding(c, QC_WARNING, d.path, fix, "older than %s: tcpserver "
 		    "applies the rules as they were before the last edit",
 		    src);
@@ -412,7 +412,7 @@ static void check_log_dir(struct checker *c, const struct service *svc)
 			    who, who);
 		return;
 	}
-	if (look_at(&l, "%s", path) < 0) {
+	if (look_at(&l, 0, "%s", path) < 0) {
 		if (l.err != ENOENT)
 			finding(c, QC_ERROR, l.path, "make it a directory of "
 			    "the logger's", "log directory: %s", look_why(&l));
