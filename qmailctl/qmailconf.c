@@ -227,9 +227,12 @@ static void check_rcpthosts(struct checker *c, const char *home)
 
 	if (look_at(&l, 0, "%s/control/rcpthosts", home) == 0)
 		return;
+	/* Without the file qmail-smtpd relays; one it cannot open makes it
+	 * answer 421 (rcpthosts_init fails): refused either way. */
 	finding(c, QC_ERROR, l.path, "list the domains this host accepts mail "
-	    "for in it, one a line", "%s: qmail-smtpd then accepts mail for "
-	    "any domain from anyone (an open relay)", look_why(&l));
+	    "for in it, one a line", "%s: %s", look_why(&l), l.err == ENOENT ?
+	    "qmail-smtpd then accepts mail for any domain from anyone (an "
+	    "open relay)" : "qmail-smtpd cannot read it");
 }
 
 static void check_locals(struct checker *c, const char *home)
