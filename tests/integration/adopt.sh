@@ -1,0 +1,187 @@
+#!/bin/sh
+# shellcheck disable=SC2154 # smtp_port: set by make_site (tests/lib.sh)
+# Adoption: the supervisor SIGKILLed, mail still served; `start` puts the
+# running service under a new supervisor without restarting it (same
+# server and logger pids, the same log pipe); that supervisor restarts
+# what exits later, and stop and zap treat the service as any other.  What
+# cannot be adopted (a logger killed while unsupervised, a server whose
+# stdout is not the pipe) is restarted, and start says so.  Not tested
+# here: TLS services (stunnel), a kernel without pidfd_getfd.
+. "$TESTS/lib.sh"
+
+make_site
+add_plain_services
+mkdir "$T/bin"
+# A stand-in server that logs numbered lines, each of them "PID N".
+cat >"$T/bin/counter" <<'EOF'
+#!/bin/sh
+i=0
+while [ "$i" -lt 100000 ]; do
+	i=$((i + 1))
+	echo "$$ $i"
+	sleep 0.01
+done
+EOF
+chmod 755 "$T/bin/counter"
+add_service count <<'SVC'
+run = ${T}/bin/counter
+log = multilog ${T}/log/count
+probe = none
+settle = 50
+SVC
+add_service send <<'SVC'
+run = ${fixtures}/qmail-standin -n 0
+log = multilog t ${T}/log/send
+probe = none
+settle = 50
+SVC
+# Neither its stdout nor its stderr is the log pipe: the server cannot be adopted.
+add_service deaf <<'SVC'
+run = sh -c "exec sleep 100000 >/dev/null 2>&1"
+log = multilog ${T}/log/deaf
+probe = none
+settle = 50
+SVC
+
+sup_pid() { head -n 1 "$T/run/$1.sup.pid" 2>/dev/null; }
+pipe_of() { readlink "/proc/$1/fd/$2"; }
+greets() { "$FIXTURES/client" 127.0.0.1 "$smtp_port" QUIT 2>/dev/null | grep -q '^220 '; }
+is_up() { q status "$1" 2>/dev/null | grep -q "^$1: up "; }
+# kill_sup NAME: SIGKILL to NAME's supervisor, and wait until it is gone.
+kill_sup() {
+	_s=$(sup_pid "$1")
+	kill -KILL "$_s"
+	wait_for 5 gone "$_s"
+}
+# numbers PID: the numbers of PID's lines in count's log, in order.
+numbers() { cat "$T"/log/count/@* "$T/log/count/current" 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }'; }
+# gapless PID: PID's numbers are 1, 2, 3 ... with none lost or repeated.
+gapless() { numbers "$1" | awk '$1 != NR { bad = 1 } END { exit bad || NR == 0 }'; }
+logged() { numbers "$1" | grep -q .; }
+
+q start smtp count send >"$T/out" 2>&1
+is_rc $? 0 "start smtp count send exits 0"
+sed 's/^/# /' "$T/out"
+for s in smtp count send; do
+	eval "old_sup_$s=\$(sup_pid $s) run_$s=\$(pid_of $s) log_$s=\$(pid_of $s log)"
+done
+# shellcheck disable=SC2154 # set by the eval above
+pipe=$(pipe_of "$run_smtp" 2)      # tcpserver logs on its stderr
+
+# --- the supervisors killed: what they kept runs on ------------------------
+kill_sup smtp && kill_sup count && kill_sup send
+check "the supervisors are gone" test -n "$old_sup_smtp" -a -n "$old_sup_count"
+check "supervisor killed: an independent client still gets the greeting" greets
+q status smtp >"$T/st" 2>&1
+is_rc $? 0 "status exits 0"
+sed 's/^/# /' "$T/st"
+check "... says unsupervised, with the pids" grep -q "^smtp: unsupervised (tcpserver $run_smtp up .*, multilog $log_smtp up " "$T/st"
+check "... and that start puts it back under one" grep -q "'qmailctl start' puts it under one" "$T/st"
+count_mid=$(numbers "$run_count" | tail -n 1)
+
+# --- start adopts: nothing restarted --------------------------------------
+q start smtp count send >"$T/out" 2>&1
+is_rc $? 0 "start of the unsupervised services exits 0"
+sed 's/^/# /' "$T/out"
+check "... says it adopted them" grep -q "^smtp: adopted by qmailctl-supervise [0-9]* (tcpserver $run_smtp, multilog $log_smtp), ready in " "$T/out"
+check "... and restarted nothing" test -z "$(grep restarted "$T/out")"
+for s in smtp count send; do
+	eval "o=\$old_sup_$s r=\$run_$s l=\$log_$s"
+	check "$s: a new supervisor runs" same_process "$T/run/$s.sup.pid"
+	check "$s: ... not the old one" test "$(sup_pid $s)" != "$o"
+	check "$s: the server's pid is unchanged" test "$(pid_of $s)" = "$r"
+	check "$s: ... the same process" same_process "$T/run/$s.pid"
+	check "$s: the logger's pid is unchanged" test "$(pid_of $s log)" = "$l"
+	check "$s: status says up" is_up "$s"
+done
+sup=$(sup_pid smtp)
+check "the server still writes the same pipe" test "$(pipe_of "$run_smtp" 2)" = "$pipe"
+check "the new supervisor holds that pipe" test "$(pipe_of "$sup" 2)" = "$pipe"
+check "... as the logger reads it" test "$(pipe_of "$log_smtp" 0)" = "$pipe"
+check "ps shows which service it keeps" test "$(tr '\0' ' ' <"/proc/$sup/cmdline")" = "qmailctl-supervise smtp "
+check "it sleeps (no timer while nothing happens)" \
+	test "$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$sup/status")" = S
+greets
+check "mail is served" greets
+q start smtp >"$T/out" 2>&1
+check "a second start says it is already running" grep -q "^smtp: already running (tcpserver $run_smtp)" "$T/out"
+
+# --- the new supervisor restarts what exits --------------------------------
+# shellcheck disable=SC2154
+kill -KILL "$run_count"
+newer() { [ "$(pid_of count 2>/dev/null)" != "$run_count" ] && same_process "$T/run/count.pid" && is_up count; }
+check "count: the server killed: the new supervisor restarts it" wait_for 10 newer
+new_count=$(pid_of count)
+check "count: the restarted server's lines reach the log" wait_for 10 logged "$new_count"
+check "count: the old server's lines, before and after the adoption, are all there, once, in order" gapless "$run_count"
+check "... more of them than when the supervisor died" test "$(numbers "$run_count" | tail -n 1)" -gt "${count_mid:-0}"
+check "count: the logger was not restarted" test "$(pid_of count log)" = "$log_count"
+check "count: the restarted server is the supervisor's child" test "$(stat_field "$new_count" 4)" = "$(sup_pid count)"
+kill -KILL "$run_smtp"
+smtp_back() { [ "$(pid_of smtp 2>/dev/null)" != "$run_smtp" ] && same_process "$T/run/smtp.pid" && is_up smtp; }
+check "smtp: the server killed: restarted" wait_for 10 smtp_back
+check "... and serving" greets
+q status smtp >"$T/st" 2>&1
+sed 's/^/# /' "$T/st"
+check "status: how an adopted server exited is not known, and says so" \
+	grep -q "last unexpected exit: tcpserver $run_smtp exited (status unknown: adopted, not our child)" "$T/st"
+q check smtp >"$T/ck" 2>&1
+is_rc $? 1 "check: WARNING after the restart, as for any service"
+
+# --- stop and zap of adopted services -------------------------------------
+sup=$(sup_pid smtp) slog=$(pid_of smtp log)
+q stop smtp count >"$T/out" 2>&1
+is_rc $? 0 "stop of adopted services exits 0"
+sed 's/^/# /' "$T/out"
+check "... the supervisor has exited" gone "$sup"
+check "... the logger too" gone "$slog"
+check "... and the count server" gone "$new_count"
+check "nothing of smtp or count is left in the run directory" \
+	test -z "$(files_in "$T/run" | grep -E '^(smtp|count)' | grep -v lock)"
+sup=$(sup_pid send) spid=$(pid_of send)
+q zap send >"$T/out" 2>&1
+is_rc $? 0 "zap of an adopted service exits 0"
+sed 's/^/# /' "$T/out"
+all_gone() { for _p in "$@"; do gone "$_p" || return 1; done; }
+check "... its supervisor, server and logger are gone" all_gone "$sup" "$spid" "$log_send"
+sleep 1
+check "... and nothing came back" test -z "$(pidfiles_in "$T/run" | grep send)"
+
+# --- what cannot be adopted is restarted, and said so ----------------------
+q start smtp >/dev/null 2>&1
+run=$(pid_of smtp) log=$(pid_of smtp log)
+kill_sup smtp
+kill -KILL "$log"
+wait_for 5 gone "$log"
+# (no connection now: tcpserver's log line would meet a pipe nobody reads)
+q start smtp >"$T/out" 2>&1
+is_rc $? 0 "a logger killed while unsupervised: start exits 0"
+sed 's/^/# /' "$T/out"
+check "... says the logger was restarted, and why" grep -q "^smtp: logger restarted: multilog $log had exited\$" "$T/out"
+check "... the server was not restarted" test "$(pid_of smtp)" = "$run"
+check "... a new logger runs" sh -c "test \"\$(head -n 1 '$T/run/smtp.log.pid')\" != $log"
+check "... on the server's pipe" test "$(pipe_of "$(pid_of smtp log)" 0)" = "$(pipe_of "$run" 2)"
+: >"$T/log/smtp/current"
+check "... and mail is served" greets
+connected() { grep -q 'tcpserver: ok' "$T/log/smtp/current"; }
+check "... a line the server wrote since reaches the new logger" wait_for 10 connected
+check "status says up" is_up smtp
+
+q start deaf >/dev/null 2>&1
+run=$(pid_of deaf) log=$(pid_of deaf log)
+kill_sup deaf
+q start deaf >"$T/out" 2>&1
+is_rc $? 0 "a server whose stdout and stderr are not the pipe: start exits 0"
+sed 's/^/# /' "$T/out"
+check "... says the server was restarted, and why" grep -q "^deaf: server restarted: its pipe could not be recovered: fd 2 of sleep $run is not the write end of a pipe\$" "$T/out"
+check "... the old server is gone" gone "$run"
+check "... a new one runs" sh -c "test \"\$(head -n 1 '$T/run/deaf.pid')\" != $run"
+# With the supervisor gone nothing wrote the pipe: the logger saw EOF.
+check "... and the logger, which saw EOF when the supervisor died, too" grep -q "^deaf: logger restarted: multilog $log had exited\$" "$T/out"
+check "... the new logger reads the new supervisor's pipe" test "$(pipe_of "$(pid_of deaf log)" 0)" = "$(pipe_of "$(sup_pid deaf)" 2)"
+check "status says up" is_up deaf
+q stop smtp deaf >"$T/out" 2>&1
+is_rc $? 0 "stop exits 0"
+check "nothing is left in the run directory" test -z "$(pidfiles_in "$T/run")"
+
+done_testing
