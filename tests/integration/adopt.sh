@@ -6,11 +6,21 @@
 # what exits later, and stop and zap treat the service as any other.  What
 # cannot be adopted (a logger killed while unsupervised, a server whose
 # stdout is not the pipe) is restarted, and start says so.  Not tested
-# here: TLS services (stunnel), a kernel without pidfd_getfd.
+# here: a kernel without pidfd_getfd, a server restarted on the logger's
+# pipe (its other writer would have to outlive the supervisor).
 . "$TESTS/lib.sh"
 
 make_site
 add_plain_services
+# A TLS service as the shipped ones (tcpserver as nobody, stunnel): its
+# config and certificate are read by nobody.
+chmod 755 "$T"
+smtps_port=$(free_port)
+printf 'smtps_port = %s\nhostname = mail.example.org\n' "$smtps_port" >>"$T/qmailctl.conf"
+stunnel_conf smtps smtp "$T/cert.pem"
+tls_service smtps smtps_port 'tls 127.0.0.1 ${smtps_port} 220'
+q -q cert "$T/cert.pem" >/dev/null 2>&1
+chgrp nogroup "$T/cert.pem" && chmod 640 "$T/cert.pem"
 mkdir "$T/bin"
 # A stand-in server that logs numbered lines, each of them "PID N".
 cat >"$T/bin/counter" <<'EOF'
@@ -180,7 +190,48 @@ check "... a new one runs" sh -c "test \"\$(head -n 1 '$T/run/deaf.pid')\" != $r
 check "... and the logger, which saw EOF when the supervisor died, too" grep -q "^deaf: logger restarted: multilog $log had exited\$" "$T/out"
 check "... the new logger reads the new supervisor's pipe" test "$(pipe_of "$(pid_of deaf log)" 0)" = "$(pipe_of "$(sup_pid deaf)" 2)"
 check "status says up" is_up deaf
-q stop smtp deaf >"$T/out" 2>&1
+# A server that writes into another pipe than its logger reads (bash's
+# process substitution puts a cat between them): the server's pipe wins.
+if [ -x /bin/bash ]; then
+	add_service other <<'SVC'
+run = bash -c "exec > >(exec cat) 2>&1; exec sleep 100000"
+log = multilog ${T}/log/other
+probe = none
+settle = 50
+SVC
+	q start other >/dev/null 2>&1
+	run=$(pid_of other) log=$(pid_of other log)
+	kill_sup other
+	q start other >"$T/out" 2>&1
+	is_rc $? 0 "a logger reading another pipe than the server writes: start exits 0"
+	sed 's/^/# /' "$T/out"
+	check "... says the logger was restarted, and why" grep -q "^other: logger restarted: its pipe could not be recovered: multilog $log reads another pipe than sleep $run writes\$" "$T/out"
+	check "... the server was kept" test "$(pid_of other)" = "$run"
+	check "... the new logger reads the server's pipe" test "$(pipe_of "$(pid_of other log)" 0)" = "$(pipe_of "$run" 1)"
+	q stop other >/dev/null 2>&1
+else
+	skip "no /bin/bash for a server that writes another pipe"
+fi
+
+# --- a TLS service (tcpserver as nobody, stunnel) --------------------------
+tls_greets() { s_client 'QUIT\r\n' -connect "127.0.0.1:$smtps_port" | grep -q '^220 '; }
+q start smtps >"$T/out" 2>&1
+is_rc $? 0 "start smtps exits 0"
+run=$(pid_of smtps) log=$(pid_of smtps log)
+kill_sup smtps
+check "smtps: supervisor killed: an independent TLS client still gets the greeting" tls_greets
+q start smtps >"$T/out" 2>&1
+is_rc $? 0 "smtps: start adopts it"
+sed 's/^/# /' "$T/out"
+check "... server and logger not restarted" grep -q "^smtps: adopted by qmailctl-supervise [0-9]* (tcpserver $run, multilog $log), ready in " "$T/out"
+check "... status says up" is_up smtps
+kill -KILL "$run"
+tls_back() { [ "$(pid_of smtps 2>/dev/null)" != "$run" ] && same_process "$T/run/smtps.pid" && is_up smtps; }
+check "smtps: the server killed: restarted" wait_for 10 tls_back
+check "... and serving TLS" tls_greets
+check "... the logger kept" test "$(pid_of smtps log)" = "$log"
+
+q stop smtp deaf smtps >"$T/out" 2>&1
 is_rc $? 0 "stop exits 0"
 check "nothing is left in the run directory" test -z "$(pidfiles_in "$T/run")"
 
