@@ -117,15 +117,23 @@ q start smtp >"$T/out" 2>&1
 check "a second start says it is already running" grep -q "^smtp: already running (tcpserver $run_smtp)" "$T/out"
 
 # --- the new supervisor restarts what exits --------------------------------
+# The logger first, by TERM (multilog writes out what it read, then
+# exits): the new one reads the pipe the new supervisor recovered.
 # shellcheck disable=SC2154
+kill -TERM "$log_count"
+log_back() { [ "$(pid_of count log 2>/dev/null)" != "$log_count" ] && same_process "$T/run/count.log.pid" && is_up count; }
+check "count: the adopted logger stopped: the new supervisor restarts it" wait_for 10 log_back
+check "count: ... on the same pipe, which the server still writes" test "$(pipe_of "$(pid_of count log)" 0)" = "$(pipe_of "$run_count" 1)"
+check "count: ... the server was not restarted" test "$(pid_of count)" = "$run_count"
+log_count=$(pid_of count log)
 kill -KILL "$run_count"
 newer() { [ "$(pid_of count 2>/dev/null)" != "$run_count" ] && same_process "$T/run/count.pid" && is_up count; }
 check "count: the server killed: the new supervisor restarts it" wait_for 10 newer
 new_count=$(pid_of count)
 check "count: the restarted server's lines reach the log" wait_for 10 logged "$new_count"
-check "count: the old server's lines, before and after the adoption, are all there, once, in order" gapless "$run_count"
+check "count: the old server's lines, across the adoption and the logger's restart, are all there, once, in order" gapless "$run_count"
 check "... more of them than when the supervisor died" test "$(numbers "$run_count" | tail -n 1)" -gt "${count_mid:-0}"
-check "count: the logger was not restarted" test "$(pid_of count log)" = "$log_count"
+check "count: the logger was not restarted with it" test "$(pid_of count log)" = "$log_count"
 check "count: the restarted server is the supervisor's child" test "$(stat_field "$new_count" 4)" = "$(sup_pid count)"
 kill -KILL "$run_smtp"
 smtp_back() { [ "$(pid_of smtp 2>/dev/null)" != "$run_smtp" ] && same_process "$T/run/smtp.pid" && is_up smtp; }
