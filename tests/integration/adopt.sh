@@ -198,6 +198,31 @@ check "... a new one runs" sh -c "test \"\$(head -n 1 '$T/run/deaf.pid')\" != $r
 check "... and the logger, which saw EOF when the supervisor died, too" grep -q "^deaf: logger restarted: multilog $log had exited\$" "$T/out"
 check "... the new logger reads the new supervisor's pipe" test "$(pipe_of "$(pid_of deaf log)" 0)" = "$(pipe_of "$(sup_pid deaf)" 2)"
 check "status says up" is_up deaf
+# The same server, but a child of it keeps the pipe open: the logger
+# outlives the supervisor and is kept; the server is restarted on its pipe.
+add_service mute <<'SVC'
+run = sh -c "sleep 100000 & exec sleep 100000 >/dev/null 2>&1"
+log = multilog ${T}/log/mute
+probe = none
+settle = 50
+SVC
+q start mute >/dev/null 2>&1
+run=$(pid_of mute) log=$(pid_of mute log)
+kill_sup mute
+q start mute >"$T/out" 2>&1
+is_rc $? 0 "a server that is not the pipe's writer, a logger that is still read: start exits 0"
+sed 's/^/# /' "$T/out"
+check "... says the server was restarted, and why" grep -q "^mute: server restarted: its pipe could not be recovered: fd 2 of sleep $run is not the write end of a pipe\$" "$T/out"
+check "... and only the server" test -z "$(grep 'logger restarted' "$T/out")"
+check "... the old server is gone" gone "$run"
+check "... the logger was kept" test "$(pid_of mute log)" = "$log"
+check "... the supervisor holds the logger's pipe" test "$(pipe_of "$(sup_pid mute)" 2)" = "$(pipe_of "$log" 0)"
+child=$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$(pid_of mute)" '$4 == p && $3 != "Z" { print $1; exit }')
+check "... and the new server's child writes it" test "$(pipe_of "$child" 1)" = "$(pipe_of "$log" 0)"
+check "status says up" is_up mute
+q stop mute >"$T/out" 2>&1
+is_rc $? 0 "stop mute exits 0"
+
 # A server that writes into another pipe than its logger reads (bash's
 # process substitution puts a cat between them): the server's pipe wins.
 if [ -x /bin/bash ]; then
