@@ -65,22 +65,37 @@ static int pipe_end(const struct element *e, int fd, int mode,
 	return copy;
 }
 
-/* The server writes the pipe on its stdout and its stderr: tcpserver
- * closes its fd 1 (its children's stdout is the connection) and logs on
- * fd 2; qmail-send logs on fd 1. */
-static int server_end(const struct element *e, struct stat *st, char *why,
-    size_t size)
-{
-	int fd = pipe_end(e, 1, O_WRONLY, st, why, size);
-
-	if (fd < 0 && e->state == EL_ALIVE)
-		fd = pipe_end(e, 2, O_WRONLY, st, why, size);
-	return fd;
-}
-
 static int same_pipe(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* The server writes the pipe on its stdout and its stderr: tcpserver
+ * closes its fd 1 (its children's stdout is the connection) and logs on
+ * fd 2; qmail-send logs on fd 1.  Of the two, the one that is the
+ * logger's pipe (*want, NULL when the logger's end is not known), else
+ * the first that is a pipe at all. */
+static int server_end(const struct element *e, const struct stat *want,
+    struct stat *st, char *why, size_t size)
+{
+	char why2[350];
+	struct stat st2;
+	int fd = pipe_end(e, 1, O_WRONLY, st, why, size), fd2;
+
+	if ((fd >= 0 && (!want || same_pipe(st, want))) ||
+	    e->state != EL_ALIVE)
+		return fd;
+	fd2 = pipe_end(e, 2, O_WRONLY, &st2, fd < 0 ? why : why2,
+	    fd < 0 ? size : sizeof why2);
+	if (fd2 < 0 || (fd >= 0 && !same_pipe(&st2, want))) {
+		if (fd2 >= 0)
+			close(fd2);
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	*st = st2;
+	return fd2;
 }
 
 /* The end of the pipe that the other copy is not: opened anew.  On
@@ -120,8 +135,8 @@ int adopt_plan(struct unit *u, struct adopt_plan *p, struct err *e)
 		}
 		return 0;
 	}
-	w = server_end(run, &ws, wwhy, sizeof wwhy);
 	r = pipe_end(log, 0, O_RDONLY, &rs, rwhy, sizeof rwhy);
+	w = server_end(run, r >= 0 ? &rs : NULL, &ws, wwhy, sizeof wwhy);
 	if (w >= 0 && r >= 0 && !same_pipe(&ws, &rs)) {
 		snprintf(rwhy, sizeof rwhy, "its pipe could not be recovered: "
 		    "%s %d reads another pipe than %s %d writes", log->program,
