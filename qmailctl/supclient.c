@@ -125,8 +125,8 @@ static int read_report(struct unit *u, int sock, long long deadline,
 		return 0;
 	}
 	if (!strncmp(line, "unready ", 8)) {
-		snprintf(st->why, sizeof st->why, "not ready: %.*s",
-		    (int)sizeof st->why - 20, line + 8);
+		snprintf(st->why, sizeof st->why, "%.*s",
+		    (int)sizeof st->why - 1, line + 8);
 		return -2;
 	}
 	if (!strncmp(line, "failed ", 7))

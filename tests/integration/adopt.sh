@@ -246,6 +246,25 @@ else
 	skip "no /bin/bash for a server that writes another pipe"
 fi
 
+# A probe that no longer answers once adopted: start says so, but what
+# runs is not taken down for it.
+cp "$T/services/smtp" "$T/smtp.orig"
+q start smtp >/dev/null 2>&1
+run=$(pid_of smtp)
+kill_sup smtp
+printf 'probe = tcp 127.0.0.1 ${smtp_port} 999\nstart_timeout = 1\n' >>"$T/services/smtp"
+sed -i '/^probe = tcp 127.0.0.1 ${smtp_port} 220$/d' "$T/services/smtp"
+q start smtp >"$T/out" 2>&1
+is_rc $? 1 "adopted, but the probe does not answer: start exits 1"
+sed 's/^/# /' "$T/out"
+check "... and says so" grep -q "^smtp: failed: under a new qmailctl-supervise [0-9]*, but not ready after " "$T/out"
+check "... the server was not taken down" same_process "$T/run/smtp.pid"
+check "... nor restarted" test "$(pid_of smtp)" = "$run"
+check "... the new supervisor keeps it" same_process "$T/run/smtp.sup.pid"
+check "... status says starting" sh -c "'$QMAILCTL' -f '$T/qmailctl.conf' status smtp | grep -q '^smtp: starting '"
+cp "$T/smtp.orig" "$T/services/smtp"
+q stop smtp >/dev/null 2>&1
+
 # --- a TLS service (tcpserver as nobody, stunnel) --------------------------
 tls_greets() { s_client 'QUIT\r\n' -connect "127.0.0.1:$smtps_port" | grep -q '^220 '; }
 q start smtps >"$T/out" 2>&1
