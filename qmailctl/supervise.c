@@ -476,6 +476,35 @@ static void log_own_lines(struct sup *s)
 	close(fd);
 }
 
+/* What adopt_plan() found not adoptable ends first, the server before
+ * the logger, so that no old server runs beside a new one; then it is
+ * spawned anew on the recovered pipe, the logger first. */
+static void take_over(struct sup *s, const struct adopt_plan *p)
+{
+	struct started st;
+	int i;
+
+	for (i = 0; i < s->u.nel; i++) {
+		s->up_at[i] = clock_ms();
+		if (p->respawn[i]) {
+			report(s, "note %s", p->why[i]);
+			note(s, "%s", p->why[i]);
+			adopt_end(&s->u, i);
+		}
+	}
+	for (i = s->u.nel - 1; i >= 0; i--) {
+		memset(&st, 0, sizeof st);
+		st.log_err = -1;
+		if (p->respawn[i] && respawn(s, i, &st) < 0) {
+			report(s, "note unable to restart %s", st.why);
+			snprintf(s->st.last_exit, sizeof s->st.last_exit, "%.*s",
+			    (int)sizeof s->st.last_exit - 1, st.why);
+			count_exit(s);
+			schedule(s, i);
+		}
+	}
+}
+
 /* Adopt mode (adopt.h): what runs is taken over, the rest spawned anew
  * on the recovered pipe; the worker is told each part restarted and why,
  * then "ready" or "unready WHY" (what runs is never taken down for a
@@ -483,7 +512,6 @@ static void log_own_lines(struct sup *s)
 static void adopted_start(struct sup *s)
 {
 	struct adopt_plan p;
-	struct started st;
 	struct err e;
 	int i;
 
@@ -496,30 +524,14 @@ static void adopted_start(struct sup *s)
 	if (s->u.nel == 2)
 		log_own_lines(s);
 	save_state(s, "starting");
-	/* What is not adopted ends first, the server before the logger, so
-	 * that no old server runs beside a new one. */
-	for (i = 0; i < s->u.nel; i++) {
-		s->up_at[i] = clock_ms();
-		adopt_exit_text(&s->u.el[i], s->reaped[i], sizeof s->reaped[i]);
-		if (p.respawn[i]) {
-			report(s, "note %s", p.why[i]);
-			note(s, "%s", p.why[i]);
-			adopt_end(&s->u, i);
-		}
-	}
-	for (i = s->u.nel - 1; i >= 0; i--) {
-		memset(&st, 0, sizeof st);
-		st.log_err = -1;
-		if (p.respawn[i] && respawn(s, i, &st) < 0) {
-			report(s, "note unable to restart %s", st.why);
-			snprintf(s->st.last_exit, sizeof s->st.last_exit, "%.*s",
-			    (int)sizeof s->st.last_exit - 1, st.why);
-			count_exit(s);
-			schedule(s, i);
-		}
-	}
+	take_over(s, &p);
 	report_spawned(s);
 	confirm(s);
+	/* (a probe's reason is no exit status of an adopted element) */
+	for (i = 0; i < s->u.nel; i++)
+		if (!p.respawn[i])
+			adopt_exit_text(&s->u.el[i], s->reaped[i],
+			    sizeof s->reaped[i]);
 	if (!strcmp(s->st.state, "up"))
 		report(s, "ready");
 	else
