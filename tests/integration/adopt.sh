@@ -1,13 +1,16 @@
 #!/bin/sh
 # shellcheck disable=SC2154 # smtp_port: set by make_site (tests/lib.sh)
+# shellcheck disable=SC2016 # ${...} in service files is qmailctl's
 # Adoption: the supervisor SIGKILLed, mail still served; `start` puts the
 # running service under a new supervisor without restarting it (same
 # server and logger pids, the same log pipe); that supervisor restarts
 # what exits later, and stop and zap treat the service as any other.  What
 # cannot be adopted (a logger killed while unsupervised, a server whose
-# stdout is not the pipe) is restarted, and start says so.  Not tested
-# here: a kernel without pidfd_getfd, a server restarted on the logger's
-# pipe (its other writer would have to outlive the supervisor).
+# stdout and stderr are not the pipe, a logger reading another pipe) is
+# restarted, and start says so; a probe that fails after the takeover
+# takes nothing down.  Plain tcp, the send stand-in and TLS (stunnel).
+# Not tested here: a kernel without pidfd_getfd or a ptrace policy that
+# refuses it (the same path as a pipe end that is not one).
 . "$TESTS/lib.sh"
 
 make_site
