@@ -13,6 +13,7 @@
 #include "plan.h"
 #include "preflight.h"
 #include "proc.h"
+#include "qmailconf.h"
 #include "queue.h"
 #include "rundir.h"
 #include "service.h"
@@ -34,9 +35,10 @@
 /* How a command runs: in workers (one per service, concurrently, each
  * under the service's lock); as check does (workers, no lock); inline and
  * read-only; or, for cert, on a file rather than on services; queue on
- * qmail's queue; mark on the state directory; metrics as check does. */
+ * qmail's queue; mark on the state directory; metrics as check does;
+ * check-config on qmail's files and the services' own, inline. */
 enum how { IN_WORKERS, CHECK, STATUS, LIST, CERT, QUEUE, MARK_ON, MARK_OFF,
-	METRICS, FOREGROUND };
+	METRICS, QCONF, FOREGROUND };
 
 /* The options that only some commands take. */
 enum { TAKES_JSON = 1, TAKES_KILL = 2, TAKES_FORCE = 4, TAKES_TEXTFILE = 8 };
@@ -79,6 +81,7 @@ static const struct command commands[] = {
 	{ "disable", MARK_ON, NULL, 0, 0, "start without names (the boot) skips SERVICE...", 0 },
 	{ "enable", MARK_OFF, NULL, 0, 0, "undo disable", 0 },
 	{ "metrics", METRICS, NULL, 0, TAKES_TEXTFILE, "Prometheus text format [--textfile DIR]", 0 },
+	{ "check-config", QCONF, NULL, 0, TAKES_JSON, "qmail's own config: control files, cdbs, owners, modes", 0 },
 };
 
 /* Each option a command may take, with the word its refusal uses. */
@@ -86,7 +89,7 @@ static const struct {
 	int takes;
 	const char *refusal;
 } own_options[] = {
-	{ TAKES_JSON, "--json goes with status, queue and stat only" },
+	{ TAKES_JSON, "--json goes with status, queue, stat and check-config only" },
 	{ TAKES_KILL, "-k goes with stop and restart only" },
 	{ TAKES_FORCE, "--force goes with cert only" },
 	{ TAKES_TEXTFILE, "--textfile goes with metrics only" },
@@ -107,7 +110,7 @@ static void usage_text(FILE *f)
 	fprintf(f, "usage: qmailctl [-f CONF] [-n] [-q | -v] [-t SECONDS] "
 	    "COMMAND [SERVICE ...]\n\ncommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\noptions:\n"
 	    "  -f CONF     site config (default $QMAILCTL_CONF, else %s)\n"
 	    "  -n          show what would run; change nothing\n"
@@ -115,7 +118,7 @@ static void usage_text(FILE *f)
 	    "  -v          say more (probe details, removed pidfiles)\n"
 	    "  -t SECONDS  bound each transition's wait (default: per service)\n"
 	    "  -k          with stop: zap what is still running after the timeout\n"
-	    "  --json      with status, queue: JSON output\n"
+	    "  --json      with status, queue, check-config: JSON output\n"
 	    "  --force     with cert: replace an existing FILE\n"
 	    "  --textfile DIR  with metrics: write DIR/qmailctl.prom\n"
 	    "  --help, --version\n\n"
@@ -352,6 +355,9 @@ static int dispatch(const struct command *cmd, const struct site *site,
 {
 	size_t i;
 
+	/* It reads files only, and changes nothing with or without -n. */
+	if (cmd->how == QCONF)
+		return qmailconf_command(site, &opts, units, n);
 	if (!opts.dry_run && cmd->how != LIST && !proc_handles_supported())
 		die(cmd->how == STATUS ? STATUS_UNKNOWN : EXIT_FAILED,
 		    "this kernel has no pidfd_open(2): qmailctl needs Linux 5.3 "
@@ -387,6 +393,7 @@ static int dispatch(const struct command *cmd, const struct site *site,
 		return EXIT_OK;
 	case METRICS:
 		return metrics_run(units, n, &opts);
+	case QCONF:             /* before the rundir, above */
 	case CERT:
 	case QUEUE:
 	case MARK_ON:

@@ -200,6 +200,43 @@ static int prepare(struct unit *u, char paths[EL_MAX][PATH_MAX],
 	return EXIT_OK;
 }
 
+/* The supervisor died and what it kept runs on: a new one takes it over
+ * (adopt.h).  What it cannot take over it restarts, and says so. */
+static int adopt_locked(struct unit *u)
+{
+	struct element *run = &u->el[EL_RUN], *log = &u->el[EL_LOG];
+	struct started st;
+	char took[32];
+	int rc;
+
+	memset(&st, 0, sizeof st);
+	st.log_err = -1;
+	st.t0 = clock_ms();
+	rc = supervise_adopt(u, st.t0 + unit_timeout(u,
+	    u->svc->start_timeout_ms), &st);
+	if (rc == -1) {
+		sayerr(u, "unable to put it under a new %s: %s (what runs is "
+		    "left running, unsupervised)", SUPERVISE_PROG, st.why);
+		return EXIT_FAILED;
+	}
+	if (rc == -2) {
+		sayerr(u, "under a new %s %d, but %s", SUPERVISE_PROG,
+		    (int)u->sup.id.pid, st.why);
+		return EXIT_FAILED;
+	}
+	fmt_duration(took, sizeof took, (double)(clock_ms() - st.t0) / 1000);
+	el_name_running(run);
+	el_name_running(log);
+	if (u->nel == 2)
+		say(u, "adopted by %s %d (%s %d, %s %d), ready in %s",
+		    SUPERVISE_PROG, (int)u->sup.id.pid, run->program,
+		    (int)run->id.pid, log->program, (int)log->id.pid, took);
+	else
+		say(u, "adopted by %s %d (%s %d), ready in %s", SUPERVISE_PROG,
+		    (int)u->sup.id.pid, run->program, (int)run->id.pid, took);
+	return EXIT_OK;
+}
+
 int start_locked(struct unit *u)
 {
 	char paths[EL_MAX][PATH_MAX], tail[512], took[32];
@@ -218,6 +255,9 @@ int start_locked(struct unit *u)
 		    SUPERVISE_PROG, (int)u->sup.id.pid);
 		return EXIT_OK;
 	}
+	if (run->state == EL_ALIVE && u->sup.state != EL_ALIVE &&
+	    u->svc->sup.restart)
+		return adopt_locked(u);
 	if (run->state == EL_ALIVE) {
 		if (u->nel == 2 && log->state != EL_ALIVE)
 			say(u, "already running (%s %d), but its logger is "

@@ -30,6 +30,7 @@
  * stderr (the journal), and systemd is told through sd_notify: READY=1
  * once the probe answers, STATUS= at each change of state, STOPPING=1. */
 #include "supervise.h"
+#include "adopt.h"
 #include "cgroup.h"
 #include "clock.h"
 #include "group.h"
@@ -83,6 +84,7 @@ struct sup {
 	int lock;                       /* its service lock, until up */
 	int console;                    /* its stderr, the journal */
 	int hold;                       /* restart nothing any more */
+	int adopt;                      /* take over what runs (adopt.h) */
 	long long due[EL_MAX];          /* restart due (ms); 0: none */
 	long delay[EL_MAX];             /* the wait before the next one */
 	long long up_at[EL_MAX];
@@ -462,11 +464,21 @@ static void ready_in_foreground(struct sup *s)
 	s->lock = -1;
 }
 
+/* The worker's cue to read the pidfiles: the elements are recorded. */
+static void report_spawned(struct sup *s)
+{
+	if (s->u.nel == 2)
+		report(s, "spawned run %d log %d", (int)s->u.el[EL_RUN].id.pid,
+		    (int)s->u.el[EL_LOG].id.pid);
+	else
+		report(s, "spawned run %d", (int)s->u.el[EL_RUN].id.pid);
+}
+
 /* The first start: spawned, then ready, reported to the worker; if not
  * ready, everything is taken down and the worker told why. */
 static void first_start(struct sup *s)
 {
-	struct element *run = &s->u.el[EL_RUN], *log = &s->u.el[EL_LOG];
+	struct element *run = &s->u.el[EL_RUN];
 	struct started st;
 	int rc = 0;
 
@@ -480,11 +492,7 @@ static void first_start(struct sup *s)
 	if (rc == 0)
 		rc = respawn(s, EL_RUN, &st);
 	if (rc == 0) {
-		if (s->u.nel == 2)
-			report(s, "spawned run %d log %d", (int)run->id.pid,
-			    (int)log->id.pid);
-		else
-			report(s, "spawned run %d", (int)run->id.pid);
+		report_spawned(s);
 		rc = launch_wait_ready(&s->u, st.t0 + unit_timeout(&s->u,
 		    s->svc.start_timeout_ms), s->sigfd, &st);
 		if (rc == -2)
@@ -525,6 +533,73 @@ static void log_own_lines(struct sup *s)
 	close(fd);
 }
 
+/* What adopt_plan() found not adoptable ends first, the server before
+ * the logger, so that no old server runs beside a new one; then it is
+ * spawned anew on the recovered pipe, the logger first. */
+static void take_over(struct sup *s, const struct adopt_plan *p)
+{
+	struct started st;
+	int i;
+
+	for (i = 0; i < s->u.nel; i++) {
+		s->up_at[i] = clock_ms();
+		if (p->respawn[i]) {
+			report(s, "note %s", p->why[i]);
+			note(s, "%s", p->why[i]);
+			adopt_end(&s->u, i);
+		}
+	}
+	for (i = s->u.nel - 1; i >= 0; i--) {
+		memset(&st, 0, sizeof st);
+		st.log_err = -1;
+		if (p->respawn[i] && respawn(s, i, &st) < 0) {
+			report(s, "note unable to restart %s", st.why);
+			snprintf(s->st.last_exit, sizeof s->st.last_exit, "%.*s",
+			    (int)sizeof s->st.last_exit - 1, st.why);
+			count_exit(s);
+			schedule(s, i);
+		}
+	}
+}
+
+/* Adopt mode (adopt.h): what runs is taken over, the rest spawned anew
+ * on the recovered pipe; the worker is told each part restarted and why,
+ * then "ready" or "unready WHY" (what runs is never taken down for a
+ * probe that does not answer). */
+static void adopted_start(struct sup *s)
+{
+	struct adopt_plan p;
+	struct err e;
+	int i;
+
+	if (adopt_plan(&s->u, &p, &e) < 0) {
+		report(s, "failed %s", e.text);
+		finish(s, EXIT_FAILED);
+	}
+	s->pipefd[0] = p.pipefd[0];
+	s->pipefd[1] = p.pipefd[1];
+	if (s->u.nel == 2)
+		log_own_lines(s);
+	save_state(s, "starting");
+	take_over(s, &p);
+	report_spawned(s);
+	confirm(s);
+	/* (a probe's reason is no exit status of an adopted element) */
+	for (i = 0; i < s->u.nel; i++)
+		if (!p.respawn[i])
+			adopt_exit_text(&s->u.el[i], s->reaped[i],
+			    sizeof s->reaped[i]);
+	if (!strcmp(s->st.state, "up"))
+		report(s, "ready");
+	else
+		report(s, "unready %s", s->st.reason[0] ? s->st.reason :
+		    "not confirmed yet");
+	close(s->report);
+	s->report = -1;
+	note(s, "adopted: %s %d", s->u.el[EL_RUN].program,
+	    (int)s->u.el[EL_RUN].id.pid);
+}
+
 static int block_signals(void)
 {
 	sigset_t set;
@@ -554,6 +629,8 @@ static void take_env(struct sup *s)
 	/* stderr stays the journal's for our failures; fd 2 becomes the
 	 * log pipe */
 	s->console = s->foreground ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1;
+	s->adopt = getenv(SUPERVISE_ADOPT_ENV) != NULL;
+	unsetenv(SUPERVISE_ADOPT_ENV);
 	unsetenv(SUPERVISE_FD_ENV);
 	unsetenv(SUPERVISE_TIMEOUT_ENV);
 	unsetenv(SUPERVISE_FOREGROUND_ENV);
@@ -621,6 +698,10 @@ int supervise_main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	setup(&s, argv[1]);
+	if (s.adopt) {
+		adopted_start(&s);
+		loop(&s);
+	}
 	if (s.u.nel == 2) {
 		if (pipe2(s.pipefd, O_CLOEXEC) < 0) {
 			report(&s, "failed unable to create a pipe: %s",
