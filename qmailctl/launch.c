@@ -292,6 +292,5 @@ void launch_abort(struct unit *u)
 	unit_forget(u, run);
 	if (u->nel == 2)
 		unit_forget(u, log);
-	if (u->cgroup[0])
-		cgroup_remove(u->cgroup);
+	unit_forget_cgroup(u);
 }

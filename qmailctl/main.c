@@ -38,7 +38,7 @@
  * qmail's queue; mark on the state directory; metrics as check does;
  * check-config on qmail's files and the services' own, inline. */
 enum how { IN_WORKERS, CHECK, STATUS, LIST, CERT, QUEUE, MARK_ON, MARK_OFF,
-	METRICS, QCONF };
+	METRICS, QCONF, FOREGROUND };
 
 /* The options that only some commands take. */
 enum { TAKES_JSON = 1, TAKES_KILL = 2, TAKES_FORCE = 4, TAKES_TEXTFILE = 8 };
@@ -63,6 +63,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "start", IN_WORKERS, do_start, 0, 0, "start services not running, confirm each is ready", SKIPS_DISABLED | STARTS },
+	{ "supervise", FOREGROUND, do_supervise, 0, 0, "one service, its supervisor in the foreground (qmail@.service)", STARTS },
 	{ "stop", IN_WORKERS, do_stop, 1, TAKES_KILL, "stop services, confirm every process has exited", 0 },
 	{ "restart", IN_WORKERS, do_restart, 1, TAKES_KILL, "stop, then start", SKIPS_DISABLED | STARTS },
 	{ "zap", IN_WORKERS, do_zap, 1, 0, "kill each server's whole process group (or cgroup)", 0 },
@@ -294,8 +295,8 @@ static void open_rundir(const struct command *cmd, const struct site *site)
 	struct err err;
 	int code;
 
-	if (rundir_open(&rundir, site->rundir, cmd->how == IN_WORKERS,
-	    &err) == 0)
+	if (rundir_open(&rundir, site->rundir, cmd->how == IN_WORKERS ||
+	    cmd->how == FOREGROUND, &err) == 0)
 		return;
 	if (cmd->how == CHECK) {
 		/* A monitor reads the plugin line on stdout. */
@@ -368,7 +369,7 @@ static int dispatch(const struct command *cmd, const struct site *site,
 		    cmd->name, strerror(errno));
 	if (opts.dry_run)
 		return dry_run(cmd, units, n);
-	if (cmd->how == IN_WORKERS)
+	if (cmd->how == IN_WORKERS || cmd->how == FOREGROUND)
 		need_root(cmd);
 	if (cmd->how != LIST) {
 		open_rundir(cmd, site);
@@ -381,6 +382,9 @@ static int dispatch(const struct command *cmd, const struct site *site,
 	case IN_WORKERS:
 		rundir_prune_locks(&rundir, known);
 		return workers_run(units, n, cmd->act);
+	case FOREGROUND:
+		/* in this process: it becomes the supervisor */
+		return cmd->act(&units[0]);
 	case STATUS:
 		return run_status(units, n);
 	case LIST:
@@ -498,6 +502,8 @@ int main(int argc, char **argv)
 	cmd = parse_command(argc, argv, first);
 	if (cmd->how == QUEUE && argc - first - 1 > 0)
 		usage("queue and stat take no service names");
+	if (cmd->how == FOREGROUND && argc - first - 1 != 1)
+		usage("supervise takes one SERVICE name");
 	if ((cmd->how == MARK_ON || cmd->how == MARK_OFF) &&
 	    argc - first - 1 == 0)
 		usage("disable and enable need SERVICE names");

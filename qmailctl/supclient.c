@@ -29,32 +29,21 @@
 /* zap waits this long for the supervisor to say it holds. */
 #define HOLD_WAIT_MS 1000
 
-static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
+/* Becomes qmailctl-supervise NAME, with the site config by an absolute
+ * path and in "/", so that no directory of the caller's is kept busy.
+ * Returns only if the exec failed. */
+static void exec_self(struct unit *u)
 {
-	char fd[16], tmo[32], self[PATH_MAX], conf[PATH_MAX];
+	char tmo[32], self[PATH_MAX], conf[PATH_MAX];
 	char *argv[3];
-	int null = open("/dev/null", O_RDWR);
 	ssize_t n;
 
-	setsid();
-	/* the site config by an absolute path, so that no directory of the
-	 * caller's is kept busy */
 	if (realpath(u->site->file, conf))
 		setenv("QMAILCTL_CONF", conf, 1);
 	if (chdir("/") < 0)
-		_exit(EXIT_FAILED);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-	}
-	fcntl(sock, F_SETFD, 0);
-	snprintf(fd, sizeof fd, "%d", sock);
+		return;
 	snprintf(tmo, sizeof tmo, "%ld", u->opts->timeout_ms);
-	setenv(SUPERVISE_FD_ENV, fd, 1);
 	setenv(SUPERVISE_TIMEOUT_ENV, tmo, 1);
-	if (adopt)
-		setenv(SUPERVISE_ADOPT_ENV, "1", 1);
 	argv[0] = SUPERVISE_PROG;
 	argv[1] = (char *)u->svc->name;
 	argv[2] = NULL;
@@ -66,7 +55,47 @@ static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
 		execv(self, argv);
 	}
 	execv("/proc/self/exe", argv);
+}
+
+/* The daemon: a session of its own, /dev/null for fds 0-2, and the
+ * report socket to the worker that waits for it; in adopt mode it takes
+ * over what runs (adopt.h). */
+static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
+{
+	char fd[16];
+	int null = open("/dev/null", O_RDWR);
+
+	setsid();
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	fcntl(sock, F_SETFD, 0);
+	snprintf(fd, sizeof fd, "%d", sock);
+	setenv(SUPERVISE_FD_ENV, fd, 1);
+	if (adopt)
+		setenv(SUPERVISE_ADOPT_ENV, "1", 1);
+	exec_self(u);
 	_exit(EXIT_FAILED);
+}
+
+void supervise_exec_foreground(struct unit *u)
+{
+	char fd[16];
+
+	/* The service's lock stays held across the exec until the first
+	 * start is confirmed, as a start's worker holds it. */
+	if (u->lock >= 0)
+		fcntl(u->lock, F_SETFD, 0);
+	snprintf(fd, sizeof fd, "%d", u->lock);
+	setenv(SUPERVISE_FOREGROUND_ENV, fd, 1);
+	fflush(stdout);
+	fflush(stderr);
+	exec_self(u);
+	if (u->lock >= 0)
+		fcntl(u->lock, F_SETFD, FD_CLOEXEC);
+	unsetenv(SUPERVISE_FOREGROUND_ENV);
 }
 
 /* One line of the report, or "" at EOF or the deadline. */

@@ -23,7 +23,12 @@
  * down, NAME.state says "failed" and why, and the supervisor exits.
  *
  * The report socket (fd in $QMAILCTL_SUPERVISE_FD) tells the starting
- * worker "spawned run PID log PID", then "ready TLS" or "failed WHY". */
+ * worker "spawned run PID log PID", then "ready TLS" or "failed WHY".
+ *
+ * In the foreground ("qmailctl supervise NAME", the main process of
+ * systemd's qmail@.service) there is no worker: a failure is said on
+ * stderr (the journal), and systemd is told through sd_notify: READY=1
+ * once the probe answers, STATUS= at each change of state, STOPPING=1. */
 #include "supervise.h"
 #include "adopt.h"
 #include "cgroup.h"
@@ -35,6 +40,7 @@
 #include "report.h"
 #include "multilog.h"
 #include "rundir.h"
+#include "sdnotify.h"
 #include "service.h"
 #include "spawn.h"
 #include "supstate.h"
@@ -74,6 +80,9 @@ struct sup {
 	int pipefd[2];
 	int sigfd;
 	int report;                     /* to the starting worker; -1 after */
+	int foreground;                 /* qmailctl supervise: no worker */
+	int lock;                       /* its service lock, until up */
+	int console;                    /* its stderr, the journal */
 	int hold;                       /* restart nothing any more */
 	int adopt;                      /* take over what runs (adopt.h) */
 	long long due[EL_MAX];          /* restart due (ms); 0: none */
@@ -99,6 +108,22 @@ static void note(struct sup *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* systemd's view of the state (STATUS= in "systemctl status"). */
+static void notify_state(struct sup *s)
+{
+	char msg[1200];
+	const char *why = s->st.reason[0] ? s->st.reason :
+	    !strcmp(s->st.state, "restarting") ? s->st.last_exit : "";
+
+	if (!s->foreground)
+		return;
+	snprintf(msg, sizeof msg, "STATUS=%s%s%.*s", s->st.state,
+	    why[0] ? ": " : "", (int)strcspn(why, "\n"), why);
+	if (sd_notify_send(msg) < 0)
+		note(s, "warning: unable to notify systemd ($NOTIFY_SOCKET): "
+		    "%s", strerror(errno));
+}
+
 static void save_state(struct sup *s, const char *word)
 {
 	struct err e;
@@ -109,6 +134,7 @@ static void save_state(struct sup *s, const char *word)
 	}
 	if (supstate_write(&s->rundir, s->svc.name, &s->st, &e) < 0)
 		note(s, "warning: %s", e.text);
+	notify_state(s);
 }
 
 static void report(struct sup *s, const char *fmt, ...)
@@ -119,7 +145,7 @@ static void report(struct sup *s, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (s->report < 0)
+	if (s->report < 0 && !s->foreground)
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof line - 1, fmt, ap);
@@ -127,7 +153,11 @@ static void report(struct sup *s, const char *fmt, ...)
 	if (n < 0 || n > (int)sizeof line - 2)
 		n = (int)sizeof line - 2;
 	line[n++] = '\n';
-	(void)!write(s->report, line, (size_t)n);
+	if (s->report >= 0)
+		(void)!write(s->report, line, (size_t)n);
+	else if (!strncmp(line, "failed ", 7))  /* the journal's line */
+		msg_line(s->console, s->svc.name,
+		    "failed", "%.*s", n - 8, line + 7);
 }
 
 /* The fds 0, 1, 2 of an element: the logger reads the pipe, the server
@@ -188,6 +218,7 @@ static _Noreturn void fail(struct sup *s, const char *fmt, ...)
 	vsnprintf(s->st.reason, sizeof s->st.reason, fmt, ap);
 	va_end(ap);
 	note(s, "giving up: %s", s->st.reason);
+	report(s, "failed giving up: %s", s->st.reason);
 	s->hold = 1;
 	take_down(s);
 	s->st.wait_until = 0;
@@ -203,6 +234,8 @@ static _Noreturn void stop(struct sup *s)
 	struct group_id g;
 
 	s->hold = 1;
+	if (s->foreground)
+		sd_notify_send("STOPPING=1");
 	save_state(s, "stopping");
 	if (run->state == EL_ALIVE) {
 		proc_signal(run->handle, SIGTERM);
@@ -277,6 +310,10 @@ static void element_down(struct sup *s, int which)
 	if (s->hold)
 		return;
 	s->st.last_exit_at = (long long)time(NULL);
+	/* restart = no (only in the foreground: start supervises only
+	 * services that restart): the service ends, its manager decides. */
+	if (!s->svc.sup.restart)
+		fail(s, "%s (restart = no)", s->st.last_exit);
 	/* Nothing of the old server may run beside the new one. */
 	if (which == EL_RUN)
 		launch_end_group(&s->u);
@@ -410,6 +447,23 @@ static _Noreturn void loop(struct sup *s)
 	}
 }
 
+/* Confirmed: systemd hears READY=1, and the service lock that start's
+ * checks took is let go, as a start's worker lets it go. */
+static void ready_in_foreground(struct sup *s)
+{
+	char msg[256];
+
+	el_name_running(&s->u.el[EL_RUN]);      /* its name after the exec */
+	snprintf(msg, sizeof msg, "READY=1\nSTATUS=up: %s %d",
+	    s->u.el[EL_RUN].program, (int)s->u.el[EL_RUN].id.pid);
+	if (sd_notify_send(msg) < 0)
+		note(s, "warning: unable to notify systemd ($NOTIFY_SOCKET): "
+		    "%s", strerror(errno));
+	if (s->lock >= 0)
+		close(s->lock);
+	s->lock = -1;
+}
+
 /* The worker's cue to read the pidfiles: the elements are recorded. */
 static void report_spawned(struct sup *s)
 {
@@ -452,10 +506,13 @@ static void first_start(struct sup *s)
 		finish(s, 1);
 	}
 	report(s, "ready %s", st.tls);
-	close(s->report);
+	if (s->report >= 0)
+		close(s->report);
 	s->report = -1;
 	note(s, "up: %s %d", run->program, (int)run->id.pid);
 	save_state(s, "up");
+	if (s->foreground)
+		ready_in_foreground(s);
 }
 
 /* Our own lines go to the log, as the server's do, but through an open
@@ -559,15 +616,24 @@ static int block_signals(void)
 static void take_env(struct sup *s)
 {
 	const char *fd = getenv(SUPERVISE_FD_ENV), *t = getenv(SUPERVISE_TIMEOUT_ENV);
+	const char *fg = getenv(SUPERVISE_FOREGROUND_ENV);
 
 	s->report = fd ? atoi(fd) : -1;
 	if (s->report >= 0)
 		fcntl(s->report, F_SETFD, FD_CLOEXEC);
 	s->opts.timeout_ms = t ? atol(t) : 0;
+	s->foreground = fg != NULL && s->report < 0;
+	s->lock = s->foreground ? atoi(fg) : -1;
+	if (s->lock >= 0)
+		fcntl(s->lock, F_SETFD, FD_CLOEXEC);
+	/* stderr stays the journal's for our failures; fd 2 becomes the
+	 * log pipe */
+	s->console = s->foreground ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1;
 	s->adopt = getenv(SUPERVISE_ADOPT_ENV) != NULL;
 	unsetenv(SUPERVISE_ADOPT_ENV);
 	unsetenv(SUPERVISE_FD_ENV);
 	unsetenv(SUPERVISE_TIMEOUT_ENV);
+	unsetenv(SUPERVISE_FOREGROUND_ENV);
 }
 
 static void setup(struct sup *s, const char *name)
