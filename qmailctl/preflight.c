@@ -166,10 +166,7 @@ static int check_logdir(struct unit *u)
 
 	if (!m->found || !m->dir)
 		return EXIT_OK;
-	if (m->dir[0] == '/')
-		snprintf(path, sizeof path, "%s", m->dir);
-	else
-		snprintf(path, sizeof path, "%s/%s", u->svc->directory, m->dir);
+	multilog_dir_path(u->svc, path, sizeof path);
 	if (logger_ids(u, m->user, &uid, &gid) < 0)
 		return EXIT_CONFIG;
 	if (stat(path, &st) == 0) {
