@@ -123,12 +123,13 @@ int multilog_file_open(const struct service *svc, int dir, const char *name,
 		    "name another file)", path, name,
 		    (unsigned long)st->st_nlink);
 	else if (st->st_uid != 0 && !(pw && st->st_uid == pw->pw_uid))
-		err_set(e, "%s/%s is owned by uid %lu, not by %s or root: not "
-		    "read", path, name, (unsigned long)st->st_uid,
-		    m->user ? m->user : "root");
+		err_set(e, "%s/%s is owned by uid %lu, not by %s%s: not read",
+		    path, name, (unsigned long)st->st_uid,
+		    m->user ? m->user : "root", m->user ? " or root" : "");
 	else
 		return fd;
 	close(fd);
+	errno = EINVAL;
 	return -1;
 }
 

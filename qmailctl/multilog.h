@@ -49,7 +49,8 @@ int multilog_dir_open(const struct service *svc, struct err *e);
 
 /* NAME in the log directory dir, open for reading under the rules above
  * (no symlink, a regular file with one link, the logger's user's or
- * root's), its stat in st; -1 with e naming the path and why. */
+ * root's), its stat in st; -1 with e naming the path and why, and errno
+ * the open's (ELOOP: a symlink) or EINVAL for a file the rules refuse. */
 int multilog_file_open(const struct service *svc, int dir, const char *name,
     struct stat *st, struct err *e);
 
