@@ -15,7 +15,9 @@
  * belongs to the logger's user, not to root: it is opened without
  * following a symlink, must be a regular file owned by that user or root,
  * and only its last few KiB are read (a FIFO or a symlink gives nothing,
- * and never blocks). */
+ * and never blocks).  The same rules open every file the log command
+ * reads (logcmd.c: current and the rotated @TAI64N.s files), and status -v
+ * shows the last line through multilog_tail(). */
 #ifndef QMAILCTL_MULTILOG_H
 #define QMAILCTL_MULTILOG_H
 
