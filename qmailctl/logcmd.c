@@ -437,12 +437,15 @@ static void on_stop(int sig)
 }
 
 /* -f until SIGINT or SIGTERM.  The signals are blocked but while ppoll
- * waits, so one that comes between a look and the wait still ends it. */
+ * waits, so one that comes between a look and the wait still ends it.
+ * Also until the reader of a piped stdout has gone (POLLERR on it, asked
+ * with no events: a file or a terminal never gives it), since SIGPIPE is
+ * ignored and `qmailctl log -f | head` would otherwise never end. */
 static void follow(struct log *logs, size_t n)
 {
 	struct sigaction sa;
 	sigset_t block, waiting;
-	struct pollfd pfd;
+	struct pollfd pfd[2];
 	struct timespec ts;
 	size_t i;
 	int wfd = watch_open();
@@ -463,16 +466,22 @@ static void follow(struct log *logs, size_t n)
 	sigprocmask(SIG_BLOCK, &block, &waiting);
 	sigdelset(&waiting, SIGINT);
 	sigdelset(&waiting, SIGTERM);
-	pfd.fd = wfd;
-	pfd.events = POLLIN;
+	pfd[0].fd = 1;
+	pfd[0].events = 0;
+	pfd[1].fd = wfd;
+	pfd[1].events = POLLIN;
 	while (!stop_signal) {
 		for (i = 0; i < n; i++)
 			if (logs[i].dir >= 0)
 				catch_up(&logs[i]);
 		ts.tv_sec = (wfd >= 0 ? WATCHED_MS : UNWATCHED_MS) / 1000;
 		ts.tv_nsec = 0;
-		if (ppoll(wfd >= 0 ? &pfd : NULL, wfd >= 0 ? 1 : 0, &ts,
-		    &waiting) > 0)
+		pfd[0].revents = pfd[1].revents = 0;
+		if (ppoll(pfd, wfd >= 0 ? 2 : 1, &ts, &waiting) <= 0)
+			continue;
+		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+			break;
+		if (pfd[1].revents)
 			watch_drain(wfd);
 	}
 	if (wfd >= 0)

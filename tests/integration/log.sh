@@ -9,7 +9,7 @@
 # (no log line, a logger that is not multilog, a missing or symlinked
 # directory, a symlinked, FIFO, hard-linked or foreign current, a planted
 # rotated file, garbage in current), each one line and its exit code; and
-# status -v's last log line.
+# status -v's last log line; -f ends when its pipe's reader goes.
 #
 # Not tested: the follower without inotify (its fallback looks every
 # second: watch.h), and that the follower does not spin (that would be a
@@ -116,6 +116,9 @@ check "... each once, in order" test "$(grep 'rot line' "$T/fout" | tr '\n' , | 
 	"$(seq 1 200 | sed 's/^/rot line /' | tr '\n' ,)"
 kill -INT "$fpid"; wait "$fpid"; is_rc $? 0 "-f ends with 0 on SIGINT"
 check "... nothing on stderr" test ! -s "$T/ferr"
+timeout 20 sh -c "'$QMAILCTL' -f '$T/qmailctl.conf' log -f -n 3 smtp | head -n 1 >'$T/out'"
+is_rc $? 0 "-f into a pipe whose reader goes: ends (with 0), no hang"
+check "... having given the reader its line" test "$(lines_of "$T/out")" = 1
 
 # --- bad input: one line, the documented code ---
 add_service nolog <<'SVC'
