@@ -299,7 +299,7 @@ static int read_tail(struct log *lg, size_t want, int follow)
 		 * there: what is before it is older still. */
 		fd = multilog_file_open(svc, lg->dir, rot[nrot - np], &st, &e);
 		if (fd < 0) {
-			rc = failed(lg, &e, EXIT_FAILED);
+			rc = failed(lg, &e, open_code());
 			break;
 		}
 		picks[np].fd = fd;
@@ -400,6 +400,13 @@ static void catch_up(struct log *lg)
 
 	if (lg->fd >= 0)
 		drain(lg);
+	/* The name still the file held: nothing more to do (the look is
+	 * only a hint; what is read comes through the fd the rules let
+	 * through, and the rules' getpwnam() stays out of every wakeup). */
+	if (lg->fd >= 0 && fstatat(lg->dir, "current", &st,
+	    AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == lg->dev &&
+	    st.st_ino == lg->ino)
+		return;
 	fd = multilog_file_open(lg->u->svc, lg->dir, "current", &st, &e);
 	if (fd < 0) {
 		/* Between multilog's rename and its new current there is

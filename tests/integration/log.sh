@@ -116,6 +116,23 @@ check "... each once, in order" test "$(grep 'rot line' "$T/fout" | tr '\n' , | 
 	"$(seq 1 200 | sed 's/^/rot line /' | tr '\n' ,)"
 kill -INT "$fpid"; wait "$fpid"; is_rc $? 0 "-f ends with 0 on SIGINT"
 check "... nothing on stderr" test ! -s "$T/ferr"
+# A symlink planted as current while -f runs: said once, never read; a
+# current multilog makes again is followed.
+echo "root's secret" >"$T/secret"
+"$QMAILCTL" -f "$T/qmailctl.conf" log -f -n 1 pop3 >"$T/fout" 2>"$T/ferr" &
+fpid=$!; track_pid "$fpid"
+check "-f on pop3 started" wait_for 10 grep -q 'pop3 appended$' "$T/fout"
+mv "$T/log/pop3/current" "$T/log/pop3/@400000006571a1b2000000aa.s"
+ln -s "$T/secret" "$T/log/pop3/current"
+check "... a planted symlink current: one line on stderr" \
+	wait_for 10 grep -qx "pop3: failed: $T/log/pop3/current is a symbolic link: not followed" "$T/ferr"
+rm "$T/log/pop3/current"
+feed pop3 "pop3 again"
+check "... a new current of multilog's: followed" wait_for 10 grep -q 'pop3 again$' "$T/fout"
+kill -TERM "$fpid"; wait "$fpid"; is_rc $? 0 "... and SIGTERM still ends it with 0"
+check "... the symlink said once, the secret never shown" sh -c \
+	"test \$(wc -l <'$T/ferr') = 1 && ! grep -q secret '$T/fout'"
+
 timeout 20 sh -c "'$QMAILCTL' -f '$T/qmailctl.conf' log -f -n 3 smtp | head -n 1 >'$T/out'"
 is_rc $? 0 "-f into a pipe whose reader goes: ends (with 0), no hang"
 check "... having given the reader its line" test "$(lines_of "$T/out")" = 1
