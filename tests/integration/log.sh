@@ -4,16 +4,18 @@
 # the stamps compared against the real tai64nlocal's output in another
 # time zone; -n, the rotated files read when current holds too few, two
 # services interleaved by time, -f seeing appended lines and surviving
-# rotations (multilog with a small s), SIGTERM and SIGINT ending it with
-# 0; the options after log against the global ones before it; bad input
-# (no log line, a logger that is not multilog, a missing or symlinked
-# directory, a symlinked, FIFO, hard-linked or foreign current, a planted
-# rotated file, garbage in current), each one line and its exit code; and
-# status -v's last log line; -f ends when its pipe's reader goes.
+# rotations (multilog with a small s), also without inotify, SIGTERM and
+# SIGINT ending it with 0, and so does its pipe's reader going; the
+# options after log against the global ones before it; bad input (no log
+# line, a logger that is not multilog, a missing or symlinked directory,
+# a symlinked, FIFO, hard-linked or foreign current, a planted rotated
+# file, garbage in current), each one line and its exit code; and status
+# -v's last log line.
 #
-# Not tested: the follower without inotify (its fallback looks every
-# second: watch.h), and that the follower does not spin (that would be a
-# timing assertion).
+# -f without inotify runs under fixtures/nosignal -i (a seccomp filter).
+#
+# Not tested: that the follower does not spin (that would be a timing
+# assertion).
 . "$TESTS/lib.sh"
 
 make_site
@@ -116,6 +118,20 @@ check "... each once, in order" test "$(grep 'rot line' "$T/fout" | tr '\n' , | 
 	"$(seq 1 200 | sed 's/^/rot line /' | tr '\n' ,)"
 kill -INT "$fpid"; wait "$fpid"; is_rc $? 0 "-f ends with 0 on SIGINT"
 check "... nothing on stderr" test ! -s "$T/ferr"
+# Without inotify (fixtures/nosignal -i makes inotify_init1 fail with
+# ENOSYS): -f looks every second, and still sees lines and a rotation.
+if "$FIXTURES/nosignal" -i true 2>"$T/err"; then
+	"$FIXTURES/nosignal" -i "$QMAILCTL" -f "$T/qmailctl.conf" log -f -n 0 big >"$T/fout" 2>"$T/ferr" &
+	fpid=$!; track_pid "$fpid"
+	check "without inotify: -f sees what comes" wait_for 20 mark_seen
+	seq 1 100 | sed 's/^/slow line /' | multilog t s4096 n20 "$T/log/big"
+	check "... across rotations, all 100 lines" wait_for 20 sh -c "test \$(grep -c 'slow line' '$T/fout') = 100"
+	kill -TERM "$fpid"; wait "$fpid"; is_rc $? 0 "... SIGTERM ends it with 0"
+	check "... nothing on stderr" test ! -s "$T/ferr"
+else
+	skip "no seccomp filter here ($(cat "$T/err")): -f without inotify"
+fi
+
 # A symlink planted as current while -f runs: said once, never read; a
 # current multilog makes again is followed.
 echo "root's secret" >"$T/secret"
