@@ -8,6 +8,7 @@
 #include "check.h"
 #include "conf.h"
 #include "enable.h"
+#include "logcmd.h"
 #include "metrics.h"
 #include "msg.h"
 #include "plan.h"
@@ -36,9 +37,10 @@
  * under the service's lock); as check does (workers, no lock); inline and
  * read-only; or, for cert, on a file rather than on services; queue on
  * qmail's queue; mark on the state directory; metrics as check does;
- * check-config on qmail's files and the services' own, inline. */
+ * check-config on qmail's files and the services' own, inline; log on the
+ * log directories only. */
 enum how { IN_WORKERS, CHECK, STATUS, LIST, CERT, QUEUE, MARK_ON, MARK_OFF,
-	METRICS, QCONF, FOREGROUND };
+	METRICS, QCONF, FOREGROUND, LOG };
 
 /* The options that only some commands take. */
 enum { TAKES_JSON = 1, TAKES_KILL = 2, TAKES_FORCE = 4, TAKES_TEXTFILE = 8 };
@@ -82,6 +84,7 @@ static const struct command commands[] = {
 	{ "enable", MARK_OFF, NULL, 0, 0, "undo disable", 0 },
 	{ "metrics", METRICS, NULL, 0, TAKES_TEXTFILE, "Prometheus text format [--textfile DIR]", 0 },
 	{ "check-config", QCONF, NULL, 0, TAKES_JSON, "qmail's own config: control files, cdbs, owners, modes", 0 },
+	{ "log", LOG, NULL, 0, 0, "the last lines of each log [-n N], -f: follow", 0 },
 };
 
 /* Each option a command may take, with the word its refusal uses. */
@@ -97,6 +100,8 @@ static const struct {
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static struct opts opts;
+/* Where the SERVICE names begin in argv, after every option. */
+static int names_from;
 /* A usage error's exit code: 2, or 3 for check (PLUGIN_EXITS).  An error
  * in the options is kept until the command is known, since options may
  * come before it. */
@@ -121,10 +126,12 @@ static void usage_text(FILE *f)
 	    "  --json      with status, queue, check-config: JSON output\n"
 	    "  --force     with cert: replace an existing FILE\n"
 	    "  --textfile DIR  with metrics: write DIR/qmailctl.prom\n"
+	    "  log [-f] [-n N]  after log, its own: follow; N lines of each "
+	    "(default %d)\n"
 	    "  --help, --version\n\n"
 	    "Without SERVICE names: the services named NAME=yes in the "
 	    "environment,\nelse the site config's default set.  "
-	    "See qmailctl(8).\n", CONF_DEFAULT_FILE);
+	    "See qmailctl(8).\n", CONF_DEFAULT_FILE, LOG_LINES_DEFAULT);
 }
 
 static _Noreturn void usage(const char *why)
@@ -162,24 +169,52 @@ static long parse_seconds(const char *s)
 	return (long)(v * 1000 + 0.5);
 }
 
-static int parse_options(int argc, char **argv)
+static void defer(const char *why)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "force", no_argument, NULL, 'F' },
-		{ "textfile", required_argument, NULL, 'T' },
-		{ NULL, 0, NULL, 0 },
-	};
+	if (!deferred[0])
+		snprintf(deferred, sizeof deferred, "%s", why);
+}
+
+/* log -n N: a count of lines, 0 (only what -f sees come) and up. */
+static long parse_lines(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || *s < '0' || *s > '9' ||
+	    v > LOG_LINES_MAX) {
+		defer("-n after log takes a number of lines, from 0 to 1000000");
+		return -1;
+	}
+	return v;
+}
+
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "force", no_argument, NULL, 'F' },
+	{ "textfile", required_argument, NULL, 'T' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Options of argv[1..argc) in getopt_long's way (optind 0: it starts
+ * afresh on a new vector); own: log's -f and -n, else the global ones.
+ * Returns where the words that are not options begin. */
+static int scan(int argc, char **argv, const char *optstring, int own)
+{
 	int c;
 
-	opterr = 0;
-	/* Options may come before or after COMMAND; SERVICE names never
-	 * start with '-'. */
-	while ((c = getopt_long(argc, argv, "f:nqvt:hVk", longopts,
+	optind = 0;
+	while ((c = getopt_long(argc, argv, optstring, longopts,
 	    NULL)) != -1) {
-		switch (c) {
+		if (own && c == 'f')
+			opts.follow = 1;
+		else if (own && c == 'n')
+			opts.lines = parse_lines(optarg);
+		else switch (c) {
 		case 'f': setenv("QMAILCTL_CONF", optarg, 1); break;
 		case 'n': opts.dry_run = 1; break;
 		case 'q': opts.quiet = 1; opts.verbose = 0; break;
@@ -199,6 +234,26 @@ static int parse_options(int argc, char **argv)
 		}
 	}
 	return optind;
+}
+
+/* The global options may come before or after COMMAND (SERVICE names
+ * never start with '-'), but after log come log's own: -f follows and
+ * -n N counts lines there, while before it they are -f CONF and the dry
+ * run.  So the global ones are read up to the command first, then what
+ * follows it as its kind.  Returns the command's index. */
+static int parse_options(int argc, char **argv)
+{
+	int first, own;
+
+	opterr = 0;
+	first = scan(argc, argv, "+f:nqvt:hVk", 0);
+	names_from = first;
+	if (first >= argc)
+		return first;
+	own = !strcmp(argv[first], "log");
+	names_from = first + scan(argc - first, argv + first,
+	    own ? "fn:" : "f:nqvt:hVk", own);
+	return first;
 }
 
 static const struct command *find_command(const char *name)
@@ -358,6 +413,9 @@ static int dispatch(const struct command *cmd, const struct site *site,
 	/* It reads files only, and changes nothing with or without -n. */
 	if (cmd->how == QCONF)
 		return qmailconf_command(site, &opts, units, n);
+	/* log reads the log directories only: no rundir, no processes. */
+	if (cmd->how == LOG)
+		return log_run(units, n, &opts);
 	if (!opts.dry_run && cmd->how != LIST && !proc_handles_supported())
 		die(cmd->how == STATUS ? STATUS_UNKNOWN : EXIT_FAILED,
 		    "this kernel has no pidfd_open(2): qmailctl needs Linux 5.3 "
@@ -398,6 +456,7 @@ static int dispatch(const struct command *cmd, const struct site *site,
 	case QUEUE:
 	case MARK_ON:
 	case MARK_OFF:
+	case LOG:
 		break;          /* handled before any service is loaded */
 	}
 	return EXIT_USAGE;
@@ -429,6 +488,8 @@ static const struct command *parse_command(int argc, char **argv, int first)
 	for (i = 0; i < sizeof own_options / sizeof own_options[0]; i++)
 		if (given & own_options[i].takes & ~cmd->takes)
 			usage(own_options[i].refusal);
+	if (cmd->how == LOG && opts.dry_run)
+		usage("log has no dry run: its -n N (lines) goes after log");
 	return cmd;
 }
 
@@ -489,7 +550,8 @@ int main(int argc, char **argv)
 {
 	const struct command *cmd;
 	struct site site;
-	int first, rc;
+	char **args;
+	int first, nargs, rc;
 
 	msg_init(argv[0]);
 	msg_oom_code = EXIT_FAILED;
@@ -498,24 +560,24 @@ int main(int argc, char **argv)
 	/* start execs qmailctl as the service's supervisor */
 	if (!strcmp(msg_prog, SUPERVISE_PROG))
 		return supervise_main(argc, argv);
+	opts.lines = -1;
 	first = parse_options(argc, argv);
 	cmd = parse_command(argc, argv, first);
-	if (cmd->how == QUEUE && argc - first - 1 > 0)
+	args = argv + names_from;
+	nargs = argc - names_from;
+	if (cmd->how == QUEUE && nargs > 0)
 		usage("queue and stat take no service names");
-	if (cmd->how == FOREGROUND && argc - first - 1 != 1)
+	if (cmd->how == FOREGROUND && nargs != 1)
 		usage("supervise takes one SERVICE name");
-	if ((cmd->how == MARK_ON || cmd->how == MARK_OFF) &&
-	    argc - first - 1 == 0)
+	if ((cmd->how == MARK_ON || cmd->how == MARK_OFF) && nargs == 0)
 		usage("disable and enable need SERVICE names");
 	load_site(&site);
 	if (cmd->how == QUEUE)
 		rc = queue_command(&site, &opts);
 	else if (cmd->how == CERT)
-		rc = cert_command(&site, argv + first + 1, argc - first - 1,
-		    &opts, opts.force);
+		rc = cert_command(&site, args, nargs, &opts, opts.force);
 	else
-		rc = run_on_services(cmd, &site, argv + first + 1,
-		    argc - first - 1);
+		rc = run_on_services(cmd, &site, args, nargs);
 	conf_free_site(&site);
 	return rc;
 }

@@ -5,8 +5,12 @@
 #include "conf.h"
 #include "msg.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -52,38 +56,167 @@ int multilog_load(struct service *svc, struct err *e)
 	return 0;
 }
 
-/* The directory is the logger's user's: nothing in it is followed, and
- * current must be a regular file of that user's (or root's) with one
- * link, else a planted symlink, FIFO or hard link would have root read
- * what it names. */
-static int open_current(const struct service *svc, struct stat *st)
+int multilog_dir_path(const struct service *svc, char *buf, size_t size)
+{
+	const char *dir = svc->multilog.dir;
+
+	if (!svc->multilog.found || !dir) {
+		snprintf(buf, size, "%s", "");
+		return 0;
+	}
+	if (dir[0] == '/' || !svc->directory[0])
+		snprintf(buf, size, "%s", dir);
+	else
+		snprintf(buf, size, "%s%s%s", svc->directory,
+		    strchr(svc->directory, 0)[-1] == '/' ? "" : "/", dir);
+	return 1;
+}
+
+int multilog_dir_open(const struct service *svc, struct err *e)
 {
 	const struct multilog *m = &svc->multilog;
-	struct passwd *pw;
-	int base = AT_FDCWD, dir, fd;
+	char path[PATH_MAX];
+	int fd;
 
-	if (!m->found || !m->dir)
-		return -1;
-	if (m->dir[0] != '/' && (base = open(svc->directory, O_RDONLY |
-	    O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	dir = openat(base, m->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
-	if (base >= 0)
-		close(base);
-	if (dir < 0)
-		return -1;
-	fd = openat(dir, "current", O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_NOCTTY | O_CLOEXEC);
-	close(dir);
+	if (!svc->log)
+		return err_set(e, "no log line in %s: nothing is logged",
+		    svc->file);
+	if (!m->found)
+		return err_set(e, "its logger is not multilog (%s): qmailctl "
+		    "reads multilog's directories only", svc->log[0]);
+	if (!m->dir)
+		return err_set(e, "its multilog has no log directory (no "
+		    "argument starting with '.' or '/')");
+	multilog_dir_path(svc, path, sizeof path);
+	/* The last component is not followed: a symlink planted in the
+	 * logger's parent directory would have root read elsewhere. */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return err_sys(e, "unable to open log directory %s", path);
+	return fd;
+}
+
+/* The directory is the logger's user's: nothing in it is followed, and a
+ * file must be a regular file of that user's (or root's) with one link,
+ * else a planted symlink, FIFO or hard link would have root read what it
+ * names.  O_NONBLOCK: a FIFO never blocks the open. */
+int multilog_file_open(const struct service *svc, int dir, const char *name,
+    struct stat *st, struct err *e)
+{
+	const struct multilog *m = &svc->multilog;
+	char path[PATH_MAX];
+	struct passwd *pw;
+	int fd;
+
+	multilog_dir_path(svc, path, sizeof path);
+	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd < 0 && errno == ELOOP)
+		return err_set(e, "%s/%s is a symbolic link: not followed",
+		    path, name);
+	if (fd < 0)
+		return err_sys(e, "unable to open %s/%s", path, name);
 	pw = m->user ? getpwnam(m->user) : NULL;
-	if (fstat(fd, st) == 0 && S_ISREG(st->st_mode) && st->st_nlink == 1 &&
-	    (st->st_uid == 0 || (pw && st->st_uid == pw->pw_uid)))
+	if (fstat(fd, st) < 0)
+		err_sys(e, "unable to stat %s/%s", path, name);
+	else if (!S_ISREG(st->st_mode))
+		err_set(e, "%s/%s is not a regular file: not read", path, name);
+	else if (st->st_nlink != 1)
+		err_set(e, "%s/%s has %lu links: not read (a hard link may "
+		    "name another file)", path, name,
+		    (unsigned long)st->st_nlink);
+	else if (st->st_uid != 0 && !(pw && st->st_uid == pw->pw_uid))
+		err_set(e, "%s/%s is owned by uid %lu, not by %s%s: not read",
+		    path, name, (unsigned long)st->st_uid,
+		    m->user ? m->user : "root", m->user ? " or root" : "");
+	else
 		return fd;
 	close(fd);
+	errno = EINVAL;
 	return -1;
+}
+
+static int open_current(const struct service *svc, struct stat *st)
+{
+	int dir, fd;
+
+	if ((dir = multilog_dir_open(svc, NULL)) < 0)
+		return -1;
+	fd = multilog_file_open(svc, dir, "current", st, NULL);
+	close(dir);
+	return fd;
+}
+
+/* multilog's rotated files: @ and the TAI64N stamp of the rotation (24
+ * hex digits), then .s (processed) or .u (maybe cut short by a crash). */
+static int is_rotated(const char *name)
+{
+	return name[0] == '@' && strlen(name) == 27 &&
+	    multilog_stamp(name, 25, NULL) == 25 && name[25] == '.' &&
+	    (name[26] == 's' || name[26] == 'u');
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **multilog_rotated(int dir)
+{
+	char **names = xcalloc(1, sizeof *names);
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dp;
+	int fd = dup(dir);
+
+	if (fd < 0 || !(dp = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return names;
+	}
+	while ((d = readdir(dp)) != NULL) {
+		if (!is_rotated(d->d_name))
+			continue;
+		names = xrealloc(names, (n + 2) * sizeof *names);
+		names[n++] = xstrdup(d->d_name);
+		names[n] = NULL;
+	}
+	closedir(dp);
+	/* The stamps are fixed width: their order is their names'. */
+	qsort(names, n, sizeof *names, by_name);
+	return names;
+}
+
+size_t multilog_stamp(const char *line, size_t n, struct tai64n *t)
+{
+	unsigned long long secs = 0;
+	unsigned long nano = 0;
+	size_t i;
+	int d;
+
+	if (n < 25 || line[0] != '@')
+		return 0;
+	for (i = 1; i < 25; i++) {
+		if (line[i] >= '0' && line[i] <= '9')
+			d = line[i] - '0';
+		else if (line[i] >= 'a' && line[i] <= 'f')
+			d = line[i] - 'a' + 10;
+		else
+			return 0;
+		if (i <= 16)
+			secs = secs << 4 | (unsigned)d;
+		else
+			nano = nano << 4 | (unsigned)d;
+	}
+	/* A TAI64 label is 2^62 + seconds; one before 1970 is not one
+	 * multilog wrote. */
+	if (secs < TAI64_UNIX_EPOCH)
+		return 0;
+	if (t) {
+		t->secs = secs;
+		t->nano = nano;
+	}
+	return 25;
 }
 
 void multilog_mark(const struct service *svc, struct log_mark *mark)
@@ -119,16 +252,17 @@ static off_t tail_from(const struct log_mark *mark, const struct stat *st)
  * hold a NUL) into buf. */
 static void last_line(const char *text, size_t n, char *buf, size_t size)
 {
-	const char *line, *end;
+	const char *line;
+	size_t stamp;
 
 	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
 		n--;
 	line = memrchr(text, '\n', n);
 	line = line ? line + 1 : text;
 	/* multilog's t prefix: "@4000000065a1b2c3...  " */
-	if (line[0] == '@' && (end = memchr(line, ' ', n - (size_t)(line -
-	    text))) != NULL)
-		line = end + 1;
+	stamp = multilog_stamp(line, n - (size_t)(line - text), NULL);
+	if (stamp && line + stamp < text + n && line[stamp] == ' ')
+		line += stamp + 1;
 	msg_escape(buf, size, line, n - (size_t)(line - text));
 }
 

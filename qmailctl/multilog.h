@@ -15,11 +15,14 @@
  * belongs to the logger's user, not to root: it is opened without
  * following a symlink, must be a regular file owned by that user or root,
  * and only its last few KiB are read (a FIFO or a symlink gives nothing,
- * and never blocks). */
+ * and never blocks).  The same rules open every file the log command
+ * reads (logcmd.c: current and the rotated @TAI64N.s files), and status -v
+ * shows the last line through multilog_tail(). */
 #ifndef QMAILCTL_MULTILOG_H
 #define QMAILCTL_MULTILOG_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "err.h"
@@ -35,6 +38,40 @@ struct service;
 /* Fills svc->multilog (nothing to do without a log line); on failure e
  * names the line ("FILE:LINE: log: setuidgid: no program to run"). */
 int multilog_load(struct service *svc, struct err *e);
+
+/* The log directory's path, for messages and checks: the first log
+ * directory, relative to the service's directory when written so.  1, or
+ * 0 (and "") when the logger is not multilog or names no directory. */
+int multilog_dir_path(const struct service *svc, char *buf, size_t size);
+
+/* The log directory, open (its last component not followed); -1 with e
+ * saying why: no log line, a logger that is not multilog, no directory,
+ * or the open's error.  e may be NULL. */
+int multilog_dir_open(const struct service *svc, struct err *e);
+
+/* NAME in the log directory dir, open for reading under the rules above
+ * (no symlink, a regular file with one link, the logger's user's or
+ * root's), its stat in st; -1 with e naming the path and why, and errno
+ * the open's (ELOOP: a symlink) or EINVAL for a file the rules refuse. */
+int multilog_file_open(const struct service *svc, int dir, const char *name,
+    struct stat *st, struct err *e);
+
+/* The names of multilog's rotated files in dir (@TAI64N.s, @TAI64N.u),
+ * oldest first, NULL-terminated; free each and the array. */
+char **multilog_rotated(int dir);
+
+/* A TAI64N label: seconds since 1970 plus 2^62 + 10 (multilog's t stamps
+ * them so, and tai64nlocal reads them back so), and nanoseconds. */
+#define TAI64_UNIX_EPOCH 4611686018427387914ULL
+struct tai64n {
+	unsigned long long secs;
+	unsigned long nano;
+};
+
+/* The length of multilog's t stamp at the start of line[0..n) ("@" and
+ * 24 lower-case hex digits: 25), with t filled unless NULL; 0 when the
+ * line does not start with one. */
+size_t multilog_stamp(const char *line, size_t n, struct tai64n *t);
 
 /* Where the current file stood before a start, so that only what was
  * written during the start is shown. */

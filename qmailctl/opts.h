@@ -7,6 +7,8 @@ struct opts {
 	int kill_after;                 /* stop -k: zap after the timeout */
 	int force;                      /* cert --force */
 	const char *textfile;           /* metrics --textfile DIR */
+	int follow;                     /* log -f */
+	long lines;                     /* log -n N; -1: not given */
 	long timeout_ms;                /* -t; 0: each service's own */
 };
 

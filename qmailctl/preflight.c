@@ -185,7 +185,7 @@ static int check_logdir(struct unit *u)
 	uid_t uid;
 	gid_t gid;
 
-	if (!qmailconf_log_dir(u->svc, path, sizeof path))
+	if (!multilog_dir_path(u->svc, path, sizeof path))
 		return EXIT_OK;
 	if (logger_ids(u, m->user, &uid, &gid) < 0)
 		return EXIT_CONFIG;

@@ -15,6 +15,7 @@
 #include "exitcode.h"
 #include "json.h"
 #include "msg.h"
+#include "multilog.h"
 #include "stunnel.h"
 
 #include <errno.h>
@@ -379,21 +380,6 @@ static void check_rules(struct checker *c, const struct service *svc)
 		    src);
 }
 
-int qmailconf_log_dir(const struct service *svc, char *buf, size_t size)
-{
-	const struct multilog *m = &svc->multilog;
-	const char *dir = svc->directory;
-
-	if (!m->found || !m->dir)
-		return 0;
-	if (m->dir[0] == '/' || !dir[0])
-		snprintf(buf, size, "%s", m->dir);
-	else
-		snprintf(buf, size, "%s%s%s", dir,
-		    dir[strlen(dir) - 1] == '/' ? "" : "/", m->dir);
-	return 1;
-}
-
 /* The logger's directory: its account's, and nobody else's to change.
  * A missing one multilog makes; whether the logger may write it is
  * preflight's check (it needs the logger's groups), which also says, at
@@ -405,7 +391,7 @@ static void check_log_dir(struct checker *c, const struct service *svc)
 	struct passwd *pw;
 	struct look l;
 
-	if (!qmailconf_log_dir(svc, path, sizeof path))
+	if (!multilog_dir_path(svc, path, sizeof path))
 		return;
 	if (!(pw = getpwnam(who))) {
 		if (!c->start)

@@ -51,10 +51,6 @@ unsigned qmailconf_needs(const struct service *svc);
 int qmailconf_start(const struct site *site, const struct service *svc,
     qc_report_fn *fn, void *ctx);
 
-/* The service's log directory (multilog's, made absolute against the
- * service's directory) into buf: 1, or 0 when it has none. */
-int qmailconf_log_dir(const struct service *svc, char *buf, size_t size);
-
 /* `qmailctl check-config [SERVICE...]`: every check, for the qmail home
  * once (rcpthosts only when one of the units runs qmail-smtpd) and for
  * each selected service; each finding a line on stderr (warnings not

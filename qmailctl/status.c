@@ -7,6 +7,7 @@
 #include "status.h"
 #include "json.h"
 #include "msg.h"
+#include "multilog.h"
 #include "plan.h"
 #include "transition.h"
 #include "enable.h"
@@ -94,6 +95,21 @@ static void describe_argv(const struct unit *u)
 		    plan_argv(argv, sizeof argv, u->el[i].argv));
 }
 
+/* With -v: the last line in the service's log, read as start's failure
+ * hint reads it (multilog.h), whatever the state: a stopped or failed
+ * service's last words are often its reason. */
+static void describe_log(const struct unit *u)
+{
+	struct log_mark whole = { 0 };
+	char line[1024];
+
+	if (!u->opts->verbose)
+		return;
+	multilog_tail(u->svc, &whole, line, sizeof line);
+	if (line[0])
+		msg_line(1, u->svc->name, NULL, "last log line: %s", line);
+}
+
 /* A supervised service: the supervisor's word ("restarting in 400 ms")
  * replaces "running", and its history follows the elements. */
 static int supervised(const struct unit *u, struct sup_state *ss,
@@ -124,6 +140,7 @@ int status_text(struct unit *u)
 	    sizeof hist);
 	if (view == SV_FAILED) {
 		msg_line(1, u->svc->name, NULL, "failed (%s)%s", ss.reason, off);
+		describe_log(u);
 		return scode;
 	}
 	if (view != SV_NONE) {
@@ -133,6 +150,7 @@ int status_text(struct unit *u)
 	if (code == STATUS_STOPPED && (u->nel < 2 ||
 	    u->el[EL_LOG].state == EL_ABSENT)) {
 		msg_line(1, u->svc->name, NULL, "stopped%s", off);
+		describe_log(u);
 		return code;
 	}
 	describe_element(&u->el[EL_RUN], a, sizeof a);
@@ -152,6 +170,7 @@ int status_text(struct unit *u)
 		describe_argv(u);
 		describe_reach(u);
 	}
+	describe_log(u);
 	return code;
 }
 

@@ -1,6 +1,7 @@
 /* peers_test: the readers of the peer programs' argv (tcpserver.h,
  * multilog.h, chain.h) called directly on many shapes of argv, and the
- * log reader on hostile current files.  Prints TAP.
+ * log reader on hostile current files, multilog's t stamp and the list of
+ * its rotated files.  Prints TAP.
  *
  * Not tested here: a current owned by the logger's own user (the test
  * would need that user's files; the integration tests run multilog as
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -324,11 +326,64 @@ static void logger_stderr(void)
 	close(dup_fd);
 }
 
+/* multilog's t stamp: "@" and 24 lower-case hex digits, as tai64nlocal
+ * reads it; anything else is no stamp. */
+static void stamps(void)
+{
+	struct tai64n t;
+
+	ok(multilog_stamp("@4000000065a1b2c3000003e8 x", 27, &t) == 25 &&
+	    t.secs == 0x4000000065a1b2c3ULL && t.nano == 1000,
+	    "a stamp: 25 bytes, seconds and nanoseconds");
+	ok(t.secs - TAI64_UNIX_EPOCH == 0x65a1b2c3ULL - 10,
+	    "... its label less 2^62 + 10 is the Unix time");
+	ok(multilog_stamp("@4000000065A1B2C3000003e8 x", 27, &t) == 0,
+	    "upper-case hex: no stamp (multilog writes lower case)");
+	ok(multilog_stamp("@4000000065a1b2c3000003e", 24, &t) == 0,
+	    "23 digits: no stamp");
+	ok(multilog_stamp("@4000000065a1b2c3000003e8", 20, &t) == 0,
+	    "a stamp cut by the line's end: none");
+	ok(multilog_stamp("@0000000065a1b2c3000003e8", 25, &t) == 0,
+	    "a label before 1970: no stamp");
+	ok(multilog_stamp("4000000065a1b2c3000003e8 x", 26, &t) == 0,
+	    "no @: no stamp");
+}
+
+static void rotated_files(void)
+{
+	char dir[256], path[320];
+	const char *names[] = { "@400000006571a1b2000000bb.u", "current",
+	    "@400000006571a1b2000000aa.s", "@40000000.s", "state",
+	    "@400000006571a1b2000000cc.x", "@400000006571A1B2000000dd.s" };
+	char **rot;
+	size_t i;
+	int fd;
+
+	make_tmpdir(dir, sizeof dir, "rotated");
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		put(path, "x\n", "w");
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		bail_out("cannot open %s", dir);
+	rot = multilog_rotated(fd);
+	close(fd);
+	ok(rot[0] && !strcmp(rot[0], "@400000006571a1b2000000aa.s") &&
+	    rot[1] && !strcmp(rot[1], "@400000006571a1b2000000bb.u") && !rot[2],
+	    "rotated files: .s and .u with a whole stamp, oldest first");
+	for (i = 0; rot[i]; i++)
+		free(rot[i]);
+	free(rot);
+	rm_tree(dir);
+}
+
 int main(void)
 {
 	tcpserver_shapes();
 	multilog_shapes();
 	log_tails();
 	logger_stderr();
+	stamps();
+	rotated_files();
 	return done_testing();
 }
