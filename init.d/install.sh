@@ -59,7 +59,7 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP PIPE
 
 # The boot files with the installed paths in them.
-for _f in qmail qmail.service qmail.default; do
+for _f in qmail qmail@.service qmail.target qmail.default; do
 	sed -e "s|@SBINDIR@|$SBINDIR|g" -e "s|@SYSCONFDIR@|$SYSCONFDIR|g" \
 	    "init.d/$_f" >"$tmp/$_f" || die "unable to make $tmp/$_f"
 done
@@ -83,7 +83,8 @@ each() {
 		"$1" prog 0644 "$_m" "$MANDIR/man${_m##*.}/${_m##*/}"
 	done
 	"$1" prog 0755 "$tmp/qmail" "$SYSCONFDIR/init.d/qmail"
-	"$1" prog 0644 "$tmp/qmail.service" "$UNITDIR/qmail.service"
+	"$1" prog 0644 "$tmp/qmail@.service" "$UNITDIR/qmail@.service"
+	"$1" prog 0644 "$tmp/qmail.target" "$UNITDIR/qmail.target"
 	"$1" conf 0644 "$tmp/qmail.default" "$SYSCONFDIR/default/qmail"
 	"$1" conf 0644 services/qmailctl.conf "$SYSCONFDIR/qmailctl/qmailctl.conf"
 	for _s in services/*; do

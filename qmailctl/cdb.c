@@ -87,36 +87,43 @@ static int derive(char *buf, size_t size, const char *dir, const char *path,
 	return len < 0 || (size_t)len >= size ? -1 : 0;
 }
 
-/* The service's database: 1 and db filled, 0 if it has none, -1 (said
- * why) if the names are unusable. */
-static int find_db(const struct unit *u, struct db *db)
+int cdb_paths(const struct service *svc, char *src, size_t ssize, char *cdb,
+    size_t csize, struct err *e)
 {
-	const char *x = u->svc->tcpserver.rules, *rules = u->svc->rules;
-	const char *dir = u->svc->directory;
+	const char *x = svc->tcpserver.rules, *rules = svc->rules;
+	const char *dir = svc->directory;
 	int bad;
 
 	if (!x && !rules)
 		return 0;
 	if (x) {
-		bad = derive(db->cdb, sizeof db->cdb, dir, x, "", "");
-		bad |= rules ? derive(db->src, sizeof db->src, dir, rules, "", "")
-		    : derive(db->src, sizeof db->src, dir, x, ".cdb", ".rules");
+		bad = derive(cdb, csize, dir, x, "", "");
+		bad |= rules ? derive(src, ssize, dir, rules, "", "")
+		    : derive(src, ssize, dir, x, ".cdb", ".rules");
 	} else {
-		bad = derive(db->src, sizeof db->src, dir, rules, "", "");
-		bad |= derive(db->cdb, sizeof db->cdb, dir, rules, ".rules",
-		    ".cdb");
+		bad = derive(src, ssize, dir, rules, "", "");
+		bad |= derive(cdb, csize, dir, rules, ".rules", ".cdb");
 	}
-	if (bad) {
-		sayerr(u, "tcprules file names too long (database %.200s)",
-		    x ? x : rules);
-		return -1;
-	}
-	if (!strcmp(db->src, db->cdb)) {
-		sayerr(u, "the tcprules source %s would be overwritten by its "
-		    "own database", db->src);
-		return -1;
-	}
+	if (bad)
+		return err_set(e, "tcprules file names too long (database "
+		    "%.200s)", x ? x : rules);
+	if (!strcmp(src, cdb))
+		return err_set(e, "the tcprules source %s would be overwritten "
+		    "by its own database", src);
 	return 1;
+}
+
+/* The service's database: 1 and db filled, 0 if it has none, -1 (said
+ * why) if the names are unusable. */
+static int find_db(const struct unit *u, struct db *db)
+{
+	struct err e;
+	int rc = cdb_paths(u->svc, db->src, sizeof db->src, db->cdb,
+	    sizeof db->cdb, &e);
+
+	if (rc < 0)
+		sayerr(u, "%s", e.text);
+	return rc;
 }
 
 /* The database's directory, checked as the pidfile writer checks its own

@@ -7,7 +7,17 @@
 #ifndef QMAILCTL_CDB_H
 #define QMAILCTL_CDB_H
 
+#include <stddef.h>
+
+#include "err.h"
 #include "unit.h"
+
+/* The service's database and its source, absolute (a relative name is
+ * taken against the service's directory, as tcpserver takes it): 1 with
+ * src and cdb filled, 0 when the service has none, -1 with e filled when
+ * the names are too long or the source would be the database. */
+int cdb_paths(const struct service *svc, char *src, size_t ssize, char *cdb,
+    size_t csize, struct err *e);
 
 /* Takes the service lock, runs tcprules and confirms the new database is
  * in place.  Returns 0 (rebuilt, or the service has no database), 1 (it

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "err.h"
+
 /* The service's cgroup into buf, if cgroup v2 is mounted: CGROOT/qmailctl/
  * NAME for the default rundir, CGROOT/qmailctl/SITE/NAME for any other
  * site, SITE being the canonical rundir (realpath, no trailing slash)
@@ -58,7 +60,29 @@ int cgroup_kill(const char *path, int *err);
  * the kernel's cgroup.events notification).  Returns those left. */
 int cgroup_wait_empty(const char *path, long timeout_ms);
 
-/* Removes an empty cgroup. */
+/* Removes an empty cgroup (and an empty per-site subtree of ours). */
 int cgroup_remove(const char *path);
+
+/* Under systemd the cgroup tree is the manager's: a program may create
+ * cgroups only below a unit delegated to it (Delegate=yes).  True if
+ * systemd is the init (sd_booted(3)'s test). */
+int cgroup_manager_owns_tree(void);
+
+/* Our own cgroup's directory into buf if it was delegated to us (systemd
+ * marks it with the xattr trusted.delegate=1), else -1.  Not the root
+ * cgroup, never: that is nobody's to give. */
+int cgroup_delegated_base(char *buf, size_t size);
+
+/* The server's cgroup where it is not at cgroup_path()'s place (below a
+ * delegated subtree) is recorded in the rundir as NAME.cgroup, so that
+ * stop, zap and status find it from any shell.  cgroup_record() writes it
+ * atomically (dirfd is the held rundir, dir its name for messages);
+ * cgroup_recorded() reads it without following a symlink and accepts only
+ * an existing directory below the cgroup v2 mount named by a plain path
+ * (what it names is what zap kills); cgroup_unrecord() removes it. */
+int cgroup_record(int dirfd, const char *dir, const char *name,
+    const char *path, struct err *e);
+int cgroup_recorded(int dirfd, const char *name, char *buf, size_t size);
+void cgroup_unrecord(int dirfd, const char *name);
 
 #endif

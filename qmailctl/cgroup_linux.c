@@ -1,5 +1,6 @@
 /* cgroup_linux.c: the cgroup v2 side of zap (see cgroup.h). */
 #include "cgroup.h"
+#include "atomic.h"
 #include "clock.h"
 #include "conf.h"
 #include "msg.h"
@@ -15,9 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #define CGROUP_DIR "qmailctl"
+/* sd_booted(3): systemd is the init, and owns the cgroup tree. */
+#define SYSTEMD_BOOTED_DIR "/run/systemd/system"
 
 static const char *mount_point(void)
 {
@@ -307,18 +311,140 @@ int cgroup_wait_empty(const char *path, long timeout_ms)
 	return left_in(path);
 }
 
+/* Is path below CGROOT/qmailctl, the tree of the cgroups we name? */
+static int in_our_tree(const char *path)
+{
+	const char *mnt = mount_point();
+	size_t len = mnt ? strlen(mnt) : 0;
+
+	return mnt && !strncmp(path, mnt, len) && path[len] == '/' &&
+	    !strncmp(path + len + 1, CGROUP_DIR "/", strlen(CGROUP_DIR) + 1);
+}
+
 int cgroup_remove(const char *path)
 {
 	char parent[PATH_MAX], *slash;
 
 	if (rmdir(path) < 0)
 		return -1;
-	/* A per-site subtree goes too once empty; the shared one stays. */
+	/* A per-site subtree goes too once empty; the shared one stays,
+	 * and a delegated subtree is its manager's. */
 	snprintf(parent, sizeof parent, "%s", path);
-	if ((slash = strrchr(parent, '/')) != NULL) {
+	if (in_our_tree(path) && (slash = strrchr(parent, '/')) != NULL) {
 		*slash = 0;
 		if (strcmp(slash - strlen(CGROUP_DIR), CGROUP_DIR))
 			rmdir(parent);
 	}
 	return 0;
+}
+
+int cgroup_manager_owns_tree(void)
+{
+	struct stat st;
+
+	return stat(SYSTEMD_BOOTED_DIR, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* systemd marks the cgroup of a unit with Delegate=yes (v251 and later):
+ * trusted.delegate for the system manager's units, user.delegate for a
+ * user manager's. */
+static int marked_delegated(const char *path)
+{
+	static const char *const names[] = { "trusted.delegate",
+	    "user.delegate" };
+	char v[8];
+	ssize_t n;
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		n = getxattr(path, names[i], v, sizeof v - 1);
+		if (n == 1 && v[0] == '1')
+			return 1;
+	}
+	return 0;
+}
+
+int cgroup_delegated_base(char *buf, size_t size)
+{
+	const char *mnt = mount_point();
+	char own[PATH_MAX];
+
+	if (!mnt || proc_cgroup_of(getpid(), own, sizeof own) < 0)
+		return -1;
+	/* the root cgroup is nobody's delegation */
+	if (!strcmp(own, "/") || strstr(own, "/..") ||
+	    (size_t)snprintf(buf, size, "%s%s", mnt, own) >= size)
+		return -1;
+	return marked_delegated(buf) ? 0 : -1;
+}
+
+/* The record's file in the rundir. */
+static void record_name(char *buf, size_t size, const char *name)
+{
+	snprintf(buf, size, "%s.cgroup", name);
+}
+
+int cgroup_record(int dirfd, const char *dir, const char *name,
+    const char *path, struct err *e)
+{
+	char base[NAME_MAX + 1], line[PATH_MAX + 1];
+	int n;
+
+	record_name(base, sizeof base, name);
+	n = snprintf(line, sizeof line, "%s\n", path);
+	if (n < 0 || (size_t)n >= sizeof line) {
+		errno = ENAMETOOLONG;
+		return err_set(e, "cgroup path too long: %s", path);
+	}
+	return atomic_write_at(dirfd, dir, base, line, (size_t)n, 0644,
+	    ATOMIC_CHECK_DIR, e);
+}
+
+/* A recorded path is trusted only if it names a directory below the
+ * mount by a plain path: it is the set zap kills. */
+static int plausible(const char *path)
+{
+	const char *mnt = mount_point();
+	size_t len = mnt ? strlen(mnt) : 0;
+
+	return mnt && !strncmp(path, mnt, len) && path[len] == '/' &&
+	    !strstr(path, "/../") && !strstr(path, "/./") &&
+	    strcmp(path + strlen(path) - 3, "/..") &&
+	    cgroup_exists(path);
+}
+
+int cgroup_recorded(int dirfd, const char *name, char *buf, size_t size)
+{
+	char base[NAME_MAX + 1], text[PATH_MAX + 2];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	record_name(base, sizeof base, name);
+	fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ?
+	    read(fd, text, sizeof text - 1) : -1;
+	close(fd);
+	if (n <= 1 || text[n - 1] != '\n' || memchr(text, 0, (size_t)n)) {
+		errno = EINVAL;
+		return -1;
+	}
+	text[n - 1] = 0;
+	if (strchr(text, '\n') || !plausible(text) ||
+	    (size_t)snprintf(buf, size, "%s", text) >= size) {
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+void cgroup_unrecord(int dirfd, const char *name)
+{
+	char base[NAME_MAX + 1];
+
+	record_name(base, sizeof base, name);
+	unlinkat(dirfd, base, 0);
 }

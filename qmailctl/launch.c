@@ -270,23 +270,27 @@ void launch_end_group(struct unit *u)
 	launch_reap(run);
 }
 
+void launch_end_element(struct element *e, long drain_ms)
+{
+	if (wait_handles(&e->handle, 1, drain_ms) > 0) {
+		proc_signal(e->handle, SIGTERM);
+		proc_signal(e->handle, SIGCONT);
+		if (wait_handles(&e->handle, 1, ABORT_GRACE_MS) > 0)
+			proc_signal(e->handle, SIGKILL);
+	}
+	launch_reap(e);
+}
+
 void launch_abort(struct unit *u)
 {
 	struct element *run = &u->el[EL_RUN], *log = &u->el[EL_LOG];
 
 	if (run->state == EL_ALIVE)
 		launch_end_group(u);
-	if (u->nel == 2 && log->state == EL_ALIVE) {
-		if (wait_handles(&log->handle, 1, LOG_DRAIN_MS) > 0) {
-			proc_signal(log->handle, SIGTERM);
-			if (wait_handles(&log->handle, 1, ABORT_GRACE_MS) > 0)
-				proc_signal(log->handle, SIGKILL);
-		}
-		launch_reap(log);
-	}
+	if (u->nel == 2 && log->state == EL_ALIVE)
+		launch_end_element(log, LOG_DRAIN_MS);
 	unit_forget(u, run);
 	if (u->nel == 2)
 		unit_forget(u, log);
-	if (u->cgroup[0])
-		cgroup_remove(u->cgroup);
+	unit_forget_cgroup(u);
 }

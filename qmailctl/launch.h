@@ -61,6 +61,11 @@ void launch_reap(struct element *e);
  * CONT, grace, KILL.  Reaps the server if it is our child. */
 void launch_end_group(struct unit *u);
 
+/* Ends one element through its handle: drain_ms for it to exit by
+ * itself (a logger drains on EOF), then TERM and CONT, ABORT_GRACE_MS,
+ * KILL.  Reaps it if it is our child. */
+void launch_end_element(struct element *e, long drain_ms);
+
 /* Takes down everything a start created: the server's whole group, then
  * the logger once it has drained; removes the pidfiles and the cgroup. */
 void launch_abort(struct unit *u);

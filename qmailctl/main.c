@@ -13,6 +13,7 @@
 #include "plan.h"
 #include "preflight.h"
 #include "proc.h"
+#include "qmailconf.h"
 #include "queue.h"
 #include "rundir.h"
 #include "service.h"
@@ -34,9 +35,10 @@
 /* How a command runs: in workers (one per service, concurrently, each
  * under the service's lock); as check does (workers, no lock); inline and
  * read-only; or, for cert, on a file rather than on services; queue on
- * qmail's queue; mark on the state directory; metrics as check does. */
+ * qmail's queue; mark on the state directory; metrics as check does;
+ * check-config on qmail's files and the services' own, inline. */
 enum how { IN_WORKERS, CHECK, STATUS, LIST, CERT, QUEUE, MARK_ON, MARK_OFF,
-	METRICS };
+	METRICS, QCONF, FOREGROUND };
 
 /* The options that only some commands take. */
 enum { TAKES_JSON = 1, TAKES_KILL = 2, TAKES_FORCE = 4, TAKES_TEXTFILE = 8 };
@@ -61,6 +63,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "start", IN_WORKERS, do_start, 0, 0, "start services not running, confirm each is ready", SKIPS_DISABLED | STARTS },
+	{ "supervise", FOREGROUND, do_supervise, 0, 0, "one service, its supervisor in the foreground (qmail@.service)", STARTS },
 	{ "stop", IN_WORKERS, do_stop, 1, TAKES_KILL, "stop services, confirm every process has exited", 0 },
 	{ "restart", IN_WORKERS, do_restart, 1, TAKES_KILL, "stop, then start", SKIPS_DISABLED | STARTS },
 	{ "zap", IN_WORKERS, do_zap, 1, 0, "kill each server's whole process group (or cgroup)", 0 },
@@ -78,6 +81,7 @@ static const struct command commands[] = {
 	{ "disable", MARK_ON, NULL, 0, 0, "start without names (the boot) skips SERVICE...", 0 },
 	{ "enable", MARK_OFF, NULL, 0, 0, "undo disable", 0 },
 	{ "metrics", METRICS, NULL, 0, TAKES_TEXTFILE, "Prometheus text format [--textfile DIR]", 0 },
+	{ "check-config", QCONF, NULL, 0, TAKES_JSON, "qmail's own config: control files, cdbs, owners, modes", 0 },
 };
 
 /* Each option a command may take, with the word its refusal uses. */
@@ -85,7 +89,7 @@ static const struct {
 	int takes;
 	const char *refusal;
 } own_options[] = {
-	{ TAKES_JSON, "--json goes with status, queue and stat only" },
+	{ TAKES_JSON, "--json goes with status, queue, stat and check-config only" },
 	{ TAKES_KILL, "-k goes with stop and restart only" },
 	{ TAKES_FORCE, "--force goes with cert only" },
 	{ TAKES_TEXTFILE, "--textfile goes with metrics only" },
@@ -106,7 +110,7 @@ static void usage_text(FILE *f)
 	fprintf(f, "usage: qmailctl [-f CONF] [-n] [-q | -v] [-t SECONDS] "
 	    "COMMAND [SERVICE ...]\n\ncommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\noptions:\n"
 	    "  -f CONF     site config (default $QMAILCTL_CONF, else %s)\n"
 	    "  -n          show what would run; change nothing\n"
@@ -114,7 +118,7 @@ static void usage_text(FILE *f)
 	    "  -v          say more (probe details, removed pidfiles)\n"
 	    "  -t SECONDS  bound each transition's wait (default: per service)\n"
 	    "  -k          with stop: zap what is still running after the timeout\n"
-	    "  --json      with status, queue: JSON output\n"
+	    "  --json      with status, queue, check-config: JSON output\n"
 	    "  --force     with cert: replace an existing FILE\n"
 	    "  --textfile DIR  with metrics: write DIR/qmailctl.prom\n"
 	    "  --help, --version\n\n"
@@ -291,8 +295,8 @@ static void open_rundir(const struct command *cmd, const struct site *site)
 	struct err err;
 	int code;
 
-	if (rundir_open(&rundir, site->rundir, cmd->how == IN_WORKERS,
-	    &err) == 0)
+	if (rundir_open(&rundir, site->rundir, cmd->how == IN_WORKERS ||
+	    cmd->how == FOREGROUND, &err) == 0)
 		return;
 	if (cmd->how == CHECK) {
 		/* A monitor reads the plugin line on stdout. */
@@ -351,6 +355,9 @@ static int dispatch(const struct command *cmd, const struct site *site,
 {
 	size_t i;
 
+	/* It reads files only, and changes nothing with or without -n. */
+	if (cmd->how == QCONF)
+		return qmailconf_command(site, &opts, units, n);
 	if (!opts.dry_run && cmd->how != LIST && !proc_handles_supported())
 		die(cmd->how == STATUS ? STATUS_UNKNOWN : EXIT_FAILED,
 		    "this kernel has no pidfd_open(2): qmailctl needs Linux 5.3 "
@@ -362,7 +369,7 @@ static int dispatch(const struct command *cmd, const struct site *site,
 		    cmd->name, strerror(errno));
 	if (opts.dry_run)
 		return dry_run(cmd, units, n);
-	if (cmd->how == IN_WORKERS)
+	if (cmd->how == IN_WORKERS || cmd->how == FOREGROUND)
 		need_root(cmd);
 	if (cmd->how != LIST) {
 		open_rundir(cmd, site);
@@ -375,6 +382,9 @@ static int dispatch(const struct command *cmd, const struct site *site,
 	case IN_WORKERS:
 		rundir_prune_locks(&rundir, known);
 		return workers_run(units, n, cmd->act);
+	case FOREGROUND:
+		/* in this process: it becomes the supervisor */
+		return cmd->act(&units[0]);
 	case STATUS:
 		return run_status(units, n);
 	case LIST:
@@ -383,6 +393,7 @@ static int dispatch(const struct command *cmd, const struct site *site,
 		return EXIT_OK;
 	case METRICS:
 		return metrics_run(units, n, &opts);
+	case QCONF:             /* before the rundir, above */
 	case CERT:
 	case QUEUE:
 	case MARK_ON:
@@ -491,6 +502,8 @@ int main(int argc, char **argv)
 	cmd = parse_command(argc, argv, first);
 	if (cmd->how == QUEUE && argc - first - 1 > 0)
 		usage("queue and stat take no service names");
+	if (cmd->how == FOREGROUND && argc - first - 1 != 1)
+		usage("supervise takes one SERVICE name");
 	if ((cmd->how == MARK_ON || cmd->how == MARK_OFF) &&
 	    argc - first - 1 == 0)
 		usage("disable and enable need SERVICE names");

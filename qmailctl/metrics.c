@@ -13,6 +13,7 @@
 #include "preflight.h"
 #include "probe.h"
 #include "queue.h"
+#include "supstate.h"
 #include "workers.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@ struct sample {
 	double uptime_s;
 	int has_expiry;
 	long long cert_s;
+	long restarts;          /* the supervisor's count (supstate.h) */
 };
 
 static struct sample *samples;
@@ -62,7 +64,13 @@ static int look(struct unit *u)
 	struct sample *s = &samples[u - base];
 	struct cert_report r;
 
+	struct sup_state ss;
+
 	unit_observe(u);
+	/* No state file: never supervised since the rundir was made, so
+	 * nothing restarted it. */
+	if (supstate_read(u->rundir, u->svc->name, &ss) == 0)
+		s->restarts = ss.restarts;
 	if (u->el[EL_RUN].state == EL_ALIVE) {
 		s->running = 1;
 		s->uptime_s = proc_uptime(u->el[EL_RUN].id.start);
@@ -80,16 +88,23 @@ static int look(struct unit *u)
 	return EXIT_OK;
 }
 
+static void family_typed(FILE *f, const char *name, const char *help,
+    const char *type)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 static void family(FILE *f, const char *name, const char *help)
 {
-	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+	family_typed(f, name, help, "gauge");
 }
 
 /* Each kind of per-service sample, and whether a service has one. */
-enum { M_UP, M_PROBE, M_UPTIME, M_CERT, M_DISABLED, M_COUNT };
+enum { M_UP, M_PROBE, M_UPTIME, M_CERT, M_DISABLED, M_RESTARTS, M_COUNT };
 
 static const struct {
 	const char *name, *help;
+	const char *type;       /* NULL: gauge */
 } service_metrics[M_COUNT] = {
 	[M_UP] = { "qmailctl_service_up", "1 when the recorded server "
 	    "process lives and its probe answered, else 0." },
@@ -101,6 +116,9 @@ static const struct {
 	    "until the service's certificate expires (negative: expired)." },
 	[M_DISABLED] = { "qmailctl_service_disabled", "1 when the service "
 	    "is disabled (start without names skips it), else 0." },
+	[M_RESTARTS] = { "qmailctl_service_restarts_total", "Restarts of "
+	    "an element that exited unasked, by the service's supervisor "
+	    "(from 0 at each start).", "counter" },
 };
 
 static void service_family(FILE *f, struct unit *units, size_t n, int m)
@@ -108,7 +126,8 @@ static void service_family(FILE *f, struct unit *units, size_t n, int m)
 	const struct sample *s;
 	size_t i;
 
-	family(f, service_metrics[m].name, service_metrics[m].help);
+	family_typed(f, service_metrics[m].name, service_metrics[m].help,
+	    service_metrics[m].type ? service_metrics[m].type : "gauge");
 	for (i = 0; i < n; i++) {
 		s = &samples[i];
 		if ((m == M_PROBE && !s->probed) ||
@@ -122,6 +141,7 @@ static void service_family(FILE *f, struct unit *units, size_t n, int m)
 		case M_PROBE: fprintf(f, "%.6f\n", s->probe_s); break;
 		case M_UPTIME: fprintf(f, "%.2f\n", s->uptime_s); break;
 		case M_CERT: fprintf(f, "%lld\n", s->cert_s); break;
+		case M_RESTARTS: fprintf(f, "%ld\n", s->restarts); break;
 		default:
 			fprintf(f, "%d\n", enable_is_disabled(units[i].site,
 			    units[i].svc->name));

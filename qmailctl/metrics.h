@@ -2,9 +2,11 @@
  *
  * Per service: up (the recorded server lives and its probe answered),
  * the probe's latency, the server's uptime, the seconds left on its
- * certificate, whether it is disabled; for the queue (when a queue
- * service, send, is selected): its size, the messages not yet
- * preprocessed and the oldest message's age, through queue.h.  Printed,
+ * certificate, whether it is disabled, how often its supervisor
+ * restarted it (qmailctl_service_restarts_total, a counter); for the
+ * queue (when a queue service, send, is selected): its size, the
+ * messages not yet preprocessed and the oldest message's age, through
+ * queue.h.  Printed,
  * or with --textfile DIR written atomically to DIR/qmailctl.prom for
  * node_exporter's textfile collector, which never sees half a file (the
  * temporary name does not end in .prom, so it is not read either). */

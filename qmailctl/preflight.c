@@ -5,20 +5,25 @@
  * 1. Its working directory exists.
  * 2. For a service run by tcpserver: its -x database is there, and the
  *    program it runs is installed (tcpserver.h).
- * 3. For a service with "cert": the certificate is usable by the user its
+ * 3. qmail's own files the service needs (qmailconf.h): control/me for
+ *    qmail-smtpd and qmail-start, control/rcpthosts (else an open relay)
+ *    and a setuid bin/qmail-queue for qmail-smtpd; a log directory that
+ *    others may write.  A few stat calls: check-config makes the rest.
+ * 4. For a service with "cert": the certificate is usable by the user its
  *    TLS program runs as (cert.h).
- * 4. For a service that runs stunnel: its config is one for inetd mode,
+ * 5. For a service that runs stunnel: its config is one for inetd mode,
  *    the program it execs and the certificate it loads are there, and
  *    stunnel accepts the config (stunnel.h).
- * 5. For a POP3 service: the checkpassword program qmail-popup runs is
+ * 6. For a POP3 service: the checkpassword program qmail-popup runs is
  *    there and may be run by the POP3 user (checkpassword.h).
- * 6. For a service logged by multilog: its log directory exists and the
+ * 7. For a service logged by multilog: its log directory exists and the
  *    account the logger runs as may write it (multilog.h); else multilog
  *    exits at once, and the server's next write meets a broken pipe. */
 #include "preflight.h"
 #include "access_as.h"
 #include "checkpassword.h"
 #include "multilog.h"
+#include "qmailconf.h"
 #include "msg.h"
 #include "tcpserver.h"
 #include "stunnel.h"
@@ -94,6 +99,22 @@ static int check_cert(struct unit *u)
 
 /* ---- the checks, in order ---- */
 
+static void qmail_finding(void *ctx, const struct qc_finding *f)
+{
+	struct unit *u = ctx;
+
+	if (f->level == QC_ERROR)
+		sayerr(u, "%s: %s: fix: %s", f->path, f->what, f->fix);
+	else
+		preflight_warn(u, "%s: %s: fix: %s", f->path, f->what, f->fix);
+}
+
+static int check_qmail(struct unit *u)
+{
+	return qmailconf_start(u->site, u->svc, qmail_finding, u) ?
+	    EXIT_CONFIG : EXIT_OK;
+}
+
 static int check_stunnel(struct unit *u)
 {
 	uid_t uid;
@@ -164,12 +185,8 @@ static int check_logdir(struct unit *u)
 	uid_t uid;
 	gid_t gid;
 
-	if (!m->found || !m->dir)
+	if (!qmailconf_log_dir(u->svc, path, sizeof path))
 		return EXIT_OK;
-	if (m->dir[0] == '/')
-		snprintf(path, sizeof path, "%s", m->dir);
-	else
-		snprintf(path, sizeof path, "%s/%s", u->svc->directory, m->dir);
 	if (logger_ids(u, m->user, &uid, &gid) < 0)
 		return EXIT_CONFIG;
 	if (stat(path, &st) == 0) {
@@ -201,6 +218,7 @@ int preflight(struct unit *u)
 
 	if ((rc = check_directory(u)) != EXIT_OK ||
 	    (rc = tcpserver_check(u)) != EXIT_OK ||
+	    (rc = check_qmail(u)) != EXIT_OK ||
 	    (rc = check_cert(u)) != EXIT_OK ||
 	    (rc = check_stunnel(u)) != EXIT_OK ||
 	    (rc = check_checkpassword(u)) != EXIT_OK)

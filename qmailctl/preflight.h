@@ -3,7 +3,9 @@
  *
  * For a TLS service that means its certificate (cert.h) judged for the
  * user the TLS program will run as, and the stunnel config it names
- * (stunnel.h); for a POP3 service, its checkpassword (checkpassword.h).
+ * (stunnel.h); for a POP3 service, its checkpassword (checkpassword.h);
+ * for one that runs qmail-smtpd or qmail-start, the few of qmail's own
+ * files it cannot work without (qmailconf.h: check-config has them all).
  * check.c and certcmd.c use the same certificate rules, so what start
  * refuses, check reports. */
 #ifndef QMAILCTL_PREFLIGHT_H

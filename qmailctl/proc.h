@@ -100,6 +100,17 @@ pid_t proc_fork_into(int cgroup_fd);
 /* Sends sig through the handle.  -1 with errno ESRCH if it has exited. */
 int proc_signal(int handle, int sig);
 
+/* A copy of the descriptor fd of the process behind handle: the same
+ * open file description (pidfd_getfd, Linux 5.6), close-on-exec.  -1 with
+ * errno: EPERM (no ptrace access to it), EBADF (no such fd), ESRCH (it
+ * has exited), ENOSYS (a kernel before 5.6). */
+int proc_take_fd(int handle, int fd);
+
+/* A new descriptor on the pipe (or FIFO) that fd is, opened for flags
+ * (O_RDONLY or O_WRONLY, with O_NONBLOCK if wanted): the way to the other
+ * end of a pipe of which only one end is held. */
+int proc_reopen_fd(int fd, int flags);
+
 /* Seconds the process with the given start time has been running. */
 double proc_uptime(unsigned long long start);
 

@@ -26,6 +26,9 @@
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
 #endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
 
 static ssize_t read_small_file(const char *path, char *buf, size_t size)
 {
@@ -353,6 +356,22 @@ int proc_signal_counted(int handle, int sig, int *err)
 	if (err && !*err && errno != ESRCH)
 		*err = errno;
 	return 0;
+}
+
+int proc_take_fd(int handle, int fd)
+{
+	/* the copy comes close-on-exec (pidfd_getfd(2)) */
+	return (int)syscall(SYS_pidfd_getfd, handle, fd, 0);
+}
+
+/* Opening a pipe's /proc/self/fd link opens the pipe itself, as a FIFO
+ * is opened: for reading or for writing, whichever end fd is. */
+int proc_reopen_fd(int fd, int flags)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	return open(path, flags | O_CLOEXEC);
 }
 
 double proc_uptime(unsigned long long start)

@@ -95,11 +95,39 @@ static int clear_leftovers(struct unit *u)
 	return EXIT_OK;
 }
 
+/* Where the server's cgroup goes: below our own cgroup where systemd
+ * delegated it to us (the foreground supervisor of qmail@.service), as
+ * the leaf "server" beside the leaf "supervise" that we move into (cgroup
+ * v2 puts processes in leaves only).  -1 if not delegated. */
+static int delegated_cgroup(struct unit *u, char *path, size_t size)
+{
+	char base[PATH_MAX], self[PATH_MAX + 16];
+	struct err e;
+
+	if (cgroup_delegated_base(base, sizeof base) < 0)
+		return -1;
+	snprintf(self, sizeof self, "%s/supervise", base);
+	if ((size_t)snprintf(path, size, "%s/server", base) >= size ||
+	    cgroup_create(self) < 0 || cgroup_enter(self) < 0) {
+		sayv(u, "unable to use the delegated cgroup %s (%s): zap will "
+		    "use the process group", base, strerror(errno));
+		path[0] = 0;
+		return 0;
+	}
+	if (cgroup_create(path) < 0 || cgroup_record(u->rundir->fd,
+	    u->rundir->path, u->svc->name, path, &e) < 0) {
+		sayv(u, "unable to create cgroup %s (%s): zap will use the "
+		    "process group", path, strerror(errno));
+		path[0] = 0;
+	}
+	return 0;
+}
+
 /* Where cgroup v2 can be used (site key cgroup = auto, the default), the
  * server is started in a cgroup of its own, so that zap reaches even what
  * leaves its process group.  A cgroup that still holds processes of an
  * earlier run means orphans: starting beside them is refused. */
-static int prepare_cgroup(struct unit *u)
+static int prepare_cgroup(struct unit *u, int foreground)
 {
 	char path[PATH_MAX];
 	int n;
@@ -110,9 +138,23 @@ static int prepare_cgroup(struct unit *u)
 		    u->cgroup, u->svc->name);
 		return EXIT_FAILED;
 	}
+	unit_forget_cgroup(u);
 	u->cgroup[0] = 0;
 	if (u->site->cgroup == SITE_CGROUP_NO)
 		return EXIT_OK;
+	if (foreground && delegated_cgroup(u, path, sizeof path) == 0) {
+		if (path[0]) {
+			snprintf(u->cgroup, sizeof u->cgroup, "%s", path);
+			sayv(u, "server in cgroup %s (delegated)", path);
+		}
+		return EXIT_OK;
+	}
+	/* systemd's tree is systemd's, but for what it delegates */
+	if (cgroup_manager_owns_tree()) {
+		sayv(u, "systemd owns the cgroup tree and delegated none to "
+		    "qmailctl: zap will use the process group");
+		return EXIT_OK;
+	}
 	if (cgroup_path(u->rundir->path, u->svc->name, path, sizeof path) < 0) {
 		sayv(u, "no cgroup v2 mounted: zap will use the process group");
 		return EXIT_OK;
@@ -127,6 +169,74 @@ static int prepare_cgroup(struct unit *u)
 	return EXIT_OK;
 }
 
+/* Waits out a stop whose qmailctl was killed (its supervisor finishes
+ * it).  EXIT_OK once the supervisor is gone. */
+static int wait_stopping(struct unit *u)
+{
+	if (u->sup.state != EL_ALIVE || !supervise_stopping(u))
+		return EXIT_OK;
+	wait_handles(&u->sup.handle, 1, unit_timeout(u, u->svc->stop_timeout_ms));
+	unit_observe(u);
+	if (u->sup.state == EL_ALIVE) {
+		sayerr(u, "%s %d is still stopping the service",
+		    SUPERVISE_PROG, (int)u->sup.id.pid);
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}
+
+/* Everything a start does before it spawns: what a previous run left
+ * cleared, the programs found, the preflight checks, the cgroup. */
+static int prepare(struct unit *u, char paths[EL_MAX][PATH_MAX],
+    int foreground)
+{
+	int rc;
+
+	if ((rc = clear_leftovers(u)) != EXIT_OK ||
+	    (rc = resolve_programs(u, paths)) != EXIT_OK ||
+	    (rc = preflight(u)) != EXIT_OK ||
+	    (rc = prepare_cgroup(u, foreground)) != EXIT_OK)
+		return rc;
+	return EXIT_OK;
+}
+
+/* The supervisor died and what it kept runs on: a new one takes it over
+ * (adopt.h).  What it cannot take over it restarts, and says so. */
+static int adopt_locked(struct unit *u)
+{
+	struct element *run = &u->el[EL_RUN], *log = &u->el[EL_LOG];
+	struct started st;
+	char took[32];
+	int rc;
+
+	memset(&st, 0, sizeof st);
+	st.log_err = -1;
+	st.t0 = clock_ms();
+	rc = supervise_adopt(u, st.t0 + unit_timeout(u,
+	    u->svc->start_timeout_ms), &st);
+	if (rc == -1) {
+		sayerr(u, "unable to put it under a new %s: %s (what runs is "
+		    "left running, unsupervised)", SUPERVISE_PROG, st.why);
+		return EXIT_FAILED;
+	}
+	if (rc == -2) {
+		sayerr(u, "under a new %s %d, but %s", SUPERVISE_PROG,
+		    (int)u->sup.id.pid, st.why);
+		return EXIT_FAILED;
+	}
+	fmt_duration(took, sizeof took, (double)(clock_ms() - st.t0) / 1000);
+	el_name_running(run);
+	el_name_running(log);
+	if (u->nel == 2)
+		say(u, "adopted by %s %d (%s %d, %s %d), ready in %s",
+		    SUPERVISE_PROG, (int)u->sup.id.pid, run->program,
+		    (int)run->id.pid, log->program, (int)log->id.pid, took);
+	else
+		say(u, "adopted by %s %d (%s %d), ready in %s", SUPERVISE_PROG,
+		    (int)u->sup.id.pid, run->program, (int)run->id.pid, took);
+	return EXIT_OK;
+}
+
 int start_locked(struct unit *u)
 {
 	char paths[EL_MAX][PATH_MAX], tail[512], took[32];
@@ -138,21 +248,16 @@ int start_locked(struct unit *u)
 	unit_observe(u);
 	/* A stop whose qmailctl was killed: its supervisor finishes it;
 	 * start begins once it has. */
-	if (u->sup.state == EL_ALIVE && supervise_stopping(u)) {
-		wait_handles(&u->sup.handle, 1,
-		    unit_timeout(u, u->svc->stop_timeout_ms));
-		unit_observe(u);
-		if (u->sup.state == EL_ALIVE) {
-			sayerr(u, "%s %d is still stopping the service",
-			    SUPERVISE_PROG, (int)u->sup.id.pid);
-			return EXIT_FAILED;
-		}
-	}
+	if ((rc = wait_stopping(u)) != EXIT_OK)
+		return rc;
 	if (u->sup.state == EL_ALIVE && run->state != EL_ALIVE) {
 		say(u, "already running (%s %d is restarting it)",
 		    SUPERVISE_PROG, (int)u->sup.id.pid);
 		return EXIT_OK;
 	}
+	if (run->state == EL_ALIVE && u->sup.state != EL_ALIVE &&
+	    u->svc->sup.restart)
+		return adopt_locked(u);
 	if (run->state == EL_ALIVE) {
 		if (u->nel == 2 && log->state != EL_ALIVE)
 			say(u, "already running (%s %d), but its logger is "
@@ -163,10 +268,7 @@ int start_locked(struct unit *u)
 			    (int)run->id.pid);
 		return EXIT_OK;
 	}
-	if ((rc = clear_leftovers(u)) != EXIT_OK ||
-	    (rc = resolve_programs(u, paths)) != EXIT_OK ||
-	    (rc = preflight(u)) != EXIT_OK ||
-	    (rc = prepare_cgroup(u)) != EXIT_OK)
+	if ((rc = prepare(u, paths, 0)) != EXIT_OK)
 		return rc;
 
 	memset(&st, 0, sizeof st);
@@ -209,4 +311,37 @@ int start_locked(struct unit *u)
 int do_start(struct unit *u)
 {
 	return with_unit_lock(u, u->svc->start_timeout_ms, start_locked);
+}
+
+/* qmailctl supervise NAME: start's checks, then this process becomes the
+ * service's supervisor, in the foreground, for a service manager whose
+ * main process it is (qmail@.service).  A service that runs already is
+ * not taken over: whoever started it keeps it. */
+static int supervise_locked(struct unit *u)
+{
+	char paths[EL_MAX][PATH_MAX];
+	struct element *run = &u->el[EL_RUN];
+	int rc;
+
+	unit_observe(u);
+	if ((rc = wait_stopping(u)) != EXIT_OK)
+		return rc;
+	if (u->sup.state == EL_ALIVE || run->state == EL_ALIVE) {
+		sayerr(u, "already running (%s %d), not started by this "
+		    "command: 'qmailctl stop %s' first", u->sup.state ==
+		    EL_ALIVE ? SUPERVISE_PROG : run->program, (int)(u->sup.state
+		    == EL_ALIVE ? u->sup.id.pid : run->id.pid), u->svc->name);
+		return EXIT_FAILED;
+	}
+	if ((rc = prepare(u, paths, 1)) != EXIT_OK)
+		return rc;
+	supervise_exec_foreground(u);
+	sayerr(u, "unable to become %s: %s", SUPERVISE_PROG, strerror(errno));
+	launch_abort(u);
+	return EXIT_FAILED;
+}
+
+int do_supervise(struct unit *u)
+{
+	return with_unit_lock(u, u->svc->start_timeout_ms, supervise_locked);
 }

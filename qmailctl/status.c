@@ -146,7 +146,8 @@ int status_text(struct unit *u)
 	if (view == SV_UNSUPERVISED || (view == SV_STARTING && ss.reason[0]))
 		msg_line(1, u->svc->name, NULL, "%s", view == SV_UNSUPERVISED ?
 		    "no supervisor watches it: nothing restarts it if it "
-		    "exits ('qmailctl restart' puts it under one)" : ss.reason);
+		    "exits ('qmailctl start' puts it under one, restarting "
+		    "nothing)" : ss.reason);
 	if (u->opts->verbose) {
 		describe_argv(u);
 		describe_reach(u);

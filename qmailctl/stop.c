@@ -47,8 +47,7 @@ static int stopped_already(struct unit *u)
 			    e->pidfile, el_state_name(e->state));
 		unit_forget(u, e);
 	}
-	if (u->cgroup[0])
-		cgroup_remove(u->cgroup);
+	unit_forget_cgroup(u);
 	supervise_forget(u);
 	say(u, "not running");
 	return 1;
@@ -237,8 +236,7 @@ int stop_locked(struct unit *u)
 	unit_forget(u, run);
 	if (u->nel == 2)
 		unit_forget(u, log);
-	if (u->cgroup[0])
-		cgroup_remove(u->cgroup);
+	unit_forget_cgroup(u);
 	supervise_forget(u);
 	if (escapees_left(&x) > 0)
 		return escaped_alive(u, &x);

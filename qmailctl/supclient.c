@@ -4,6 +4,7 @@
 #include "supervise.h"
 #include "clock.h"
 #include "msg.h"
+#include "report.h"
 #include "rundir.h"
 #include "supstate.h"
 #include "transition.h"
@@ -28,29 +29,20 @@
 /* zap waits this long for the supervisor to say it holds. */
 #define HOLD_WAIT_MS 1000
 
-static _Noreturn void exec_supervisor(struct unit *u, int sock)
+/* Becomes qmailctl-supervise NAME, with the site config by an absolute
+ * path and in "/", so that no directory of the caller's is kept busy.
+ * Returns only if the exec failed. */
+static void exec_self(struct unit *u)
 {
-	char fd[16], tmo[32], self[PATH_MAX], conf[PATH_MAX];
+	char tmo[32], self[PATH_MAX], conf[PATH_MAX];
 	char *argv[3];
-	int null = open("/dev/null", O_RDWR);
 	ssize_t n;
 
-	setsid();
-	/* the site config by an absolute path, so that no directory of the
-	 * caller's is kept busy */
 	if (realpath(u->site->file, conf))
 		setenv("QMAILCTL_CONF", conf, 1);
 	if (chdir("/") < 0)
-		_exit(EXIT_FAILED);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-	}
-	fcntl(sock, F_SETFD, 0);
-	snprintf(fd, sizeof fd, "%d", sock);
+		return;
 	snprintf(tmo, sizeof tmo, "%ld", u->opts->timeout_ms);
-	setenv(SUPERVISE_FD_ENV, fd, 1);
 	setenv(SUPERVISE_TIMEOUT_ENV, tmo, 1);
 	argv[0] = SUPERVISE_PROG;
 	argv[1] = (char *)u->svc->name;
@@ -63,7 +55,47 @@ static _Noreturn void exec_supervisor(struct unit *u, int sock)
 		execv(self, argv);
 	}
 	execv("/proc/self/exe", argv);
+}
+
+/* The daemon: a session of its own, /dev/null for fds 0-2, and the
+ * report socket to the worker that waits for it; in adopt mode it takes
+ * over what runs (adopt.h). */
+static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
+{
+	char fd[16];
+	int null = open("/dev/null", O_RDWR);
+
+	setsid();
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	fcntl(sock, F_SETFD, 0);
+	snprintf(fd, sizeof fd, "%d", sock);
+	setenv(SUPERVISE_FD_ENV, fd, 1);
+	if (adopt)
+		setenv(SUPERVISE_ADOPT_ENV, "1", 1);
+	exec_self(u);
 	_exit(EXIT_FAILED);
+}
+
+void supervise_exec_foreground(struct unit *u)
+{
+	char fd[16];
+
+	/* The service's lock stays held across the exec until the first
+	 * start is confirmed, as a start's worker holds it. */
+	if (u->lock >= 0)
+		fcntl(u->lock, F_SETFD, 0);
+	snprintf(fd, sizeof fd, "%d", u->lock);
+	setenv(SUPERVISE_FOREGROUND_ENV, fd, 1);
+	fflush(stdout);
+	fflush(stderr);
+	exec_self(u);
+	if (u->lock >= 0)
+		fcntl(u->lock, F_SETFD, FD_CLOEXEC);
+	unsetenv(SUPERVISE_FOREGROUND_ENV);
 }
 
 /* One line of the report, or "" at EOF or the deadline. */
@@ -107,6 +139,11 @@ static int read_report(struct unit *u, int sock, long long deadline,
 
 	deadline += REPORT_GRACE_MS;
 	read_line(sock, deadline, line, sizeof line);
+	/* An adopting supervisor says what it could not take over. */
+	while (!strncmp(line, "note ", 5)) {
+		say(u, "%s", line + 5);
+		read_line(sock, deadline, line, sizeof line);
+	}
 	if (!strncmp(line, "spawned ", 8)) {
 		unit_observe(u);
 		read_line(sock, deadline, line, sizeof line);
@@ -115,6 +152,11 @@ static int read_report(struct unit *u, int sock, long long deadline,
 		snprintf(st->tls, sizeof st->tls, "%.*s", (int)sizeof st->tls - 1,
 		    line[5] ? line + 6 : "");
 		return 0;
+	}
+	if (!strncmp(line, "unready ", 8)) {
+		snprintf(st->why, sizeof st->why, "%.*s",
+		    (int)sizeof st->why - 1, line + 8);
+		return -2;
 	}
 	if (!strncmp(line, "failed ", 7))
 		snprintf(st->why, sizeof st->why, "%.*s",
@@ -128,7 +170,23 @@ static int read_report(struct unit *u, int sock, long long deadline,
 	return -1;
 }
 
-int supervise_launch(struct unit *u, long long deadline, struct started *st)
+/* What an adopting supervisor leaves when it fails: itself.  It is
+ * killed, not TERMed (TERM would stop the service); the elements are left
+ * as they were, unsupervised. */
+static void end_adopter(struct unit *u)
+{
+	struct element *sup = &u->sup;
+
+	unit_observe(u);
+	if (sup->state == EL_ALIVE &&
+	    wait_handles(&sup->handle, 1, TAKEDOWN_MS) > 0)
+		proc_signal(sup->handle, SIGKILL);
+	supervise_forget(u);
+}
+
+/* start and adopt: fork the supervisor, read its report. */
+static int launch(struct unit *u, int adopt, long long deadline,
+    struct started *st)
 {
 	int sv[2], rc;
 	pid_t pid;
@@ -145,7 +203,7 @@ int supervise_launch(struct unit *u, long long deadline, struct started *st)
 	 * this worker: it outlives whatever ends the worker. */
 	if ((pid = fork()) == 0) {
 		if (fork() == 0)
-			exec_supervisor(u, sv[1]);
+			exec_supervisor(u, sv[1], adopt);
 		_exit(0);
 	}
 	close(sv[1]);
@@ -159,12 +217,23 @@ int supervise_launch(struct unit *u, long long deadline, struct started *st)
 		;
 	rc = read_report(u, sv[0], deadline, st);
 	close(sv[0]);
-	if (rc < 0) {
+	if (rc == -1 && adopt)
+		end_adopter(u);
+	else if (rc == -1)
 		end_failed(u);
-		return -1;
-	}
-	unit_observe(u);
-	return 0;
+	else
+		unit_observe(u);
+	return rc;
+}
+
+int supervise_launch(struct unit *u, long long deadline, struct started *st)
+{
+	return launch(u, 0, deadline, st);
+}
+
+int supervise_adopt(struct unit *u, long long deadline, struct started *st)
+{
+	return launch(u, 1, deadline, st);
 }
 
 int supervise_stop(struct unit *u, long long deadline)

@@ -23,8 +23,14 @@
  * down, NAME.state says "failed" and why, and the supervisor exits.
  *
  * The report socket (fd in $QMAILCTL_SUPERVISE_FD) tells the starting
- * worker "spawned run PID log PID", then "ready TLS" or "failed WHY". */
+ * worker "spawned run PID log PID", then "ready TLS" or "failed WHY".
+ *
+ * In the foreground ("qmailctl supervise NAME", the main process of
+ * systemd's qmail@.service) there is no worker: a failure is said on
+ * stderr (the journal), and systemd is told through sd_notify: READY=1
+ * once the probe answers, STATUS= at each change of state, STOPPING=1. */
 #include "supervise.h"
+#include "adopt.h"
 #include "cgroup.h"
 #include "clock.h"
 #include "group.h"
@@ -34,6 +40,7 @@
 #include "report.h"
 #include "multilog.h"
 #include "rundir.h"
+#include "sdnotify.h"
 #include "service.h"
 #include "spawn.h"
 #include "supstate.h"
@@ -73,7 +80,11 @@ struct sup {
 	int pipefd[2];
 	int sigfd;
 	int report;                     /* to the starting worker; -1 after */
+	int foreground;                 /* qmailctl supervise: no worker */
+	int lock;                       /* its service lock, until up */
+	int console;                    /* its stderr, the journal */
 	int hold;                       /* restart nothing any more */
+	int adopt;                      /* take over what runs (adopt.h) */
 	long long due[EL_MAX];          /* restart due (ms); 0: none */
 	long delay[EL_MAX];             /* the wait before the next one */
 	long long up_at[EL_MAX];
@@ -97,6 +108,22 @@ static void note(struct sup *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* systemd's view of the state (STATUS= in "systemctl status"). */
+static void notify_state(struct sup *s)
+{
+	char msg[1200];
+	const char *why = s->st.reason[0] ? s->st.reason :
+	    !strcmp(s->st.state, "restarting") ? s->st.last_exit : "";
+
+	if (!s->foreground)
+		return;
+	snprintf(msg, sizeof msg, "STATUS=%s%s%.*s", s->st.state,
+	    why[0] ? ": " : "", (int)strcspn(why, "\n"), why);
+	if (sd_notify_send(msg) < 0)
+		note(s, "warning: unable to notify systemd ($NOTIFY_SOCKET): "
+		    "%s", strerror(errno));
+}
+
 static void save_state(struct sup *s, const char *word)
 {
 	struct err e;
@@ -107,6 +134,7 @@ static void save_state(struct sup *s, const char *word)
 	}
 	if (supstate_write(&s->rundir, s->svc.name, &s->st, &e) < 0)
 		note(s, "warning: %s", e.text);
+	notify_state(s);
 }
 
 static void report(struct sup *s, const char *fmt, ...)
@@ -117,7 +145,7 @@ static void report(struct sup *s, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	if (s->report < 0)
+	if (s->report < 0 && !s->foreground)
 		return;
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof line - 1, fmt, ap);
@@ -125,7 +153,11 @@ static void report(struct sup *s, const char *fmt, ...)
 	if (n < 0 || n > (int)sizeof line - 2)
 		n = (int)sizeof line - 2;
 	line[n++] = '\n';
-	(void)!write(s->report, line, (size_t)n);
+	if (s->report >= 0)
+		(void)!write(s->report, line, (size_t)n);
+	else if (!strncmp(line, "failed ", 7))  /* the journal's line */
+		msg_line(s->console, s->svc.name,
+		    "failed", "%.*s", n - 8, line + 7);
 }
 
 /* The fds 0, 1, 2 of an element: the logger reads the pipe, the server
@@ -186,6 +218,7 @@ static _Noreturn void fail(struct sup *s, const char *fmt, ...)
 	vsnprintf(s->st.reason, sizeof s->st.reason, fmt, ap);
 	va_end(ap);
 	note(s, "giving up: %s", s->st.reason);
+	report(s, "failed giving up: %s", s->st.reason);
 	s->hold = 1;
 	take_down(s);
 	s->st.wait_until = 0;
@@ -201,6 +234,8 @@ static _Noreturn void stop(struct sup *s)
 	struct group_id g;
 
 	s->hold = 1;
+	if (s->foreground)
+		sd_notify_send("STOPPING=1");
 	save_state(s, "stopping");
 	if (run->state == EL_ALIVE) {
 		proc_signal(run->handle, SIGTERM);
@@ -275,6 +310,10 @@ static void element_down(struct sup *s, int which)
 	if (s->hold)
 		return;
 	s->st.last_exit_at = (long long)time(NULL);
+	/* restart = no (only in the foreground: start supervises only
+	 * services that restart): the service ends, its manager decides. */
+	if (!s->svc.sup.restart)
+		fail(s, "%s (restart = no)", s->st.last_exit);
 	/* Nothing of the old server may run beside the new one. */
 	if (which == EL_RUN)
 		launch_end_group(&s->u);
@@ -408,11 +447,38 @@ static _Noreturn void loop(struct sup *s)
 	}
 }
 
+/* Confirmed: systemd hears READY=1, and the service lock that start's
+ * checks took is let go, as a start's worker lets it go. */
+static void ready_in_foreground(struct sup *s)
+{
+	char msg[256];
+
+	el_name_running(&s->u.el[EL_RUN]);      /* its name after the exec */
+	snprintf(msg, sizeof msg, "READY=1\nSTATUS=up: %s %d",
+	    s->u.el[EL_RUN].program, (int)s->u.el[EL_RUN].id.pid);
+	if (sd_notify_send(msg) < 0)
+		note(s, "warning: unable to notify systemd ($NOTIFY_SOCKET): "
+		    "%s", strerror(errno));
+	if (s->lock >= 0)
+		close(s->lock);
+	s->lock = -1;
+}
+
+/* The worker's cue to read the pidfiles: the elements are recorded. */
+static void report_spawned(struct sup *s)
+{
+	if (s->u.nel == 2)
+		report(s, "spawned run %d log %d", (int)s->u.el[EL_RUN].id.pid,
+		    (int)s->u.el[EL_LOG].id.pid);
+	else
+		report(s, "spawned run %d", (int)s->u.el[EL_RUN].id.pid);
+}
+
 /* The first start: spawned, then ready, reported to the worker; if not
  * ready, everything is taken down and the worker told why. */
 static void first_start(struct sup *s)
 {
-	struct element *run = &s->u.el[EL_RUN], *log = &s->u.el[EL_LOG];
+	struct element *run = &s->u.el[EL_RUN];
 	struct started st;
 	int rc = 0;
 
@@ -426,11 +492,7 @@ static void first_start(struct sup *s)
 	if (rc == 0)
 		rc = respawn(s, EL_RUN, &st);
 	if (rc == 0) {
-		if (s->u.nel == 2)
-			report(s, "spawned run %d log %d", (int)run->id.pid,
-			    (int)log->id.pid);
-		else
-			report(s, "spawned run %d", (int)run->id.pid);
+		report_spawned(s);
 		rc = launch_wait_ready(&s->u, st.t0 + unit_timeout(&s->u,
 		    s->svc.start_timeout_ms), s->sigfd, &st);
 		if (rc == -2)
@@ -444,10 +506,13 @@ static void first_start(struct sup *s)
 		finish(s, 1);
 	}
 	report(s, "ready %s", st.tls);
-	close(s->report);
+	if (s->report >= 0)
+		close(s->report);
 	s->report = -1;
 	note(s, "up: %s %d", run->program, (int)run->id.pid);
 	save_state(s, "up");
+	if (s->foreground)
+		ready_in_foreground(s);
 }
 
 /* Our own lines go to the log, as the server's do, but through an open
@@ -468,6 +533,73 @@ static void log_own_lines(struct sup *s)
 	close(fd);
 }
 
+/* What adopt_plan() found not adoptable ends first, the server before
+ * the logger, so that no old server runs beside a new one; then it is
+ * spawned anew on the recovered pipe, the logger first. */
+static void take_over(struct sup *s, const struct adopt_plan *p)
+{
+	struct started st;
+	int i;
+
+	for (i = 0; i < s->u.nel; i++) {
+		s->up_at[i] = clock_ms();
+		if (p->respawn[i]) {
+			report(s, "note %s", p->why[i]);
+			note(s, "%s", p->why[i]);
+			adopt_end(&s->u, i);
+		}
+	}
+	for (i = s->u.nel - 1; i >= 0; i--) {
+		memset(&st, 0, sizeof st);
+		st.log_err = -1;
+		if (p->respawn[i] && respawn(s, i, &st) < 0) {
+			report(s, "note unable to restart %s", st.why);
+			snprintf(s->st.last_exit, sizeof s->st.last_exit, "%.*s",
+			    (int)sizeof s->st.last_exit - 1, st.why);
+			count_exit(s);
+			schedule(s, i);
+		}
+	}
+}
+
+/* Adopt mode (adopt.h): what runs is taken over, the rest spawned anew
+ * on the recovered pipe; the worker is told each part restarted and why,
+ * then "ready" or "unready WHY" (what runs is never taken down for a
+ * probe that does not answer). */
+static void adopted_start(struct sup *s)
+{
+	struct adopt_plan p;
+	struct err e;
+	int i;
+
+	if (adopt_plan(&s->u, &p, &e) < 0) {
+		report(s, "failed %s", e.text);
+		finish(s, EXIT_FAILED);
+	}
+	s->pipefd[0] = p.pipefd[0];
+	s->pipefd[1] = p.pipefd[1];
+	if (s->u.nel == 2)
+		log_own_lines(s);
+	save_state(s, "starting");
+	take_over(s, &p);
+	report_spawned(s);
+	confirm(s);
+	/* (a probe's reason is no exit status of an adopted element) */
+	for (i = 0; i < s->u.nel; i++)
+		if (!p.respawn[i])
+			adopt_exit_text(&s->u.el[i], s->reaped[i],
+			    sizeof s->reaped[i]);
+	if (!strcmp(s->st.state, "up"))
+		report(s, "ready");
+	else
+		report(s, "unready %s", s->st.reason[0] ? s->st.reason :
+		    "not confirmed yet");
+	close(s->report);
+	s->report = -1;
+	note(s, "adopted: %s %d", s->u.el[EL_RUN].program,
+	    (int)s->u.el[EL_RUN].id.pid);
+}
+
 static int block_signals(void)
 {
 	sigset_t set;
@@ -484,13 +616,24 @@ static int block_signals(void)
 static void take_env(struct sup *s)
 {
 	const char *fd = getenv(SUPERVISE_FD_ENV), *t = getenv(SUPERVISE_TIMEOUT_ENV);
+	const char *fg = getenv(SUPERVISE_FOREGROUND_ENV);
 
 	s->report = fd ? atoi(fd) : -1;
 	if (s->report >= 0)
 		fcntl(s->report, F_SETFD, FD_CLOEXEC);
 	s->opts.timeout_ms = t ? atol(t) : 0;
+	s->foreground = fg != NULL && s->report < 0;
+	s->lock = s->foreground ? atoi(fg) : -1;
+	if (s->lock >= 0)
+		fcntl(s->lock, F_SETFD, FD_CLOEXEC);
+	/* stderr stays the journal's for our failures; fd 2 becomes the
+	 * log pipe */
+	s->console = s->foreground ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1;
+	s->adopt = getenv(SUPERVISE_ADOPT_ENV) != NULL;
+	unsetenv(SUPERVISE_ADOPT_ENV);
 	unsetenv(SUPERVISE_FD_ENV);
 	unsetenv(SUPERVISE_TIMEOUT_ENV);
+	unsetenv(SUPERVISE_FOREGROUND_ENV);
 }
 
 static void setup(struct sup *s, const char *name)
@@ -555,6 +698,10 @@ int supervise_main(int argc, char **argv)
 		return EXIT_FAILED;
 	}
 	setup(&s, argv[1]);
+	if (s.adopt) {
+		adopted_start(&s);
+		loop(&s);
+	}
 	if (s.u.nel == 2) {
 		if (pipe2(s.pipefd, O_CLOEXEC) < 0) {
 			report(&s, "failed unable to create a pipe: %s",

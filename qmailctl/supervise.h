@@ -11,6 +11,12 @@
  * fd and -t in ms.  The supervisor removes both before it spawns. */
 #define SUPERVISE_FD_ENV "QMAILCTL_SUPERVISE_FD"
 #define SUPERVISE_TIMEOUT_ENV "QMAILCTL_SUPERVISE_TIMEOUT_MS"
+/* qmailctl supervise NAME: the supervisor in the foreground (no report
+ * socket; sd_notify instead), this the fd of the service lock it holds
+ * until the first start is confirmed. */
+#define SUPERVISE_FOREGROUND_ENV "QMAILCTL_SUPERVISE_FOREGROUND"
+/* Set (to "1"): adopt what runs instead of spawning (adopt.h). */
+#define SUPERVISE_ADOPT_ENV "QMAILCTL_SUPERVISE_ADOPT"
 
 /* main() of a qmailctl whose argv[0] is "qmailctl-supervise". */
 int supervise_main(int argc, char **argv);
@@ -20,6 +26,16 @@ int supervise_main(int argc, char **argv);
  * again, so its elements are those the supervisor spawned); -1 with
  * st->why, everything of it taken down. */
 int supervise_launch(struct unit *u, long long deadline, struct started *st);
+
+/* qmailctl supervise: this process becomes the supervisor, in the
+ * foreground, keeping u's lock.  Returns only if the exec failed (errno). */
+void supervise_exec_foreground(struct unit *u);
+/* start on an unsupervised service: forks a supervisor in adopt mode
+ * (adopt.h), which takes over what runs and restarts only what it cannot
+ * take over, each said in a line of u's.  0 when ready; -1 with st->why
+ * when it failed (what ran is left as it was, unsupervised); -2 with
+ * st->why when it supervises the service but the probe did not answer. */
+int supervise_adopt(struct unit *u, long long deadline, struct started *st);
 
 /* stop: TERMs the supervisor (identity checked) and waits until it and
  * every element have exited or deadline.  Returns how many still live;

@@ -9,6 +9,9 @@
 
 /* Each takes the service lock itself. */
 int do_start(struct unit *u);
+/* qmailctl supervise NAME: start's checks, then the foreground
+ * supervisor (returns only on failure). */
+int do_supervise(struct unit *u);
 int do_stop(struct unit *u);
 int do_restart(struct unit *u);
 

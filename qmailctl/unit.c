@@ -140,6 +140,9 @@ void unit_observe(struct unit *u)
 	    cgroup_path(u->rundir->path, u->svc->name, path, sizeof path) == 0 &&
 	    cgroup_exists(path))
 		snprintf(u->cgroup, sizeof u->cgroup, "%s", path);
+	else if (u->rundir && u->rundir->fd >= 0 &&
+	    cgroup_recorded(u->rundir->fd, u->svc->name, path, sizeof path) == 0)
+		snprintf(u->cgroup, sizeof u->cgroup, "%s", path);
 
 	for (i = 0; i < u->nel; i++)
 		el_observe(u, &u->el[i]);
@@ -178,6 +181,13 @@ int unit_lock(struct unit *u, long timeout_ms, struct err *e)
 		return lock_held(u, &h, e);
 	return err_sys(e, "unable to lock %s/%s.lock", u->rundir->path,
 	    u->svc->name);
+}
+
+void unit_forget_cgroup(struct unit *u)
+{
+	if (u->cgroup[0] && cgroup_remove(u->cgroup) == 0 && u->rundir &&
+	    u->rundir->fd >= 0)
+		cgroup_unrecord(u->rundir->fd, u->svc->name);
 }
 
 void unit_forget(struct unit *u, struct element *e)

@@ -79,6 +79,9 @@ int unit_lock(struct unit *u, long timeout_ms, struct err *e);
 /* Removes e's pidfile if it still records e->id, and closes its handle. */
 void unit_forget(struct unit *u, struct element *e);
 
+/* Removes the server's cgroup, if any and once empty, and its record. */
+void unit_forget_cgroup(struct unit *u);
+
 /* The pidfile's name in the rundir ("smtp.pid"). */
 const char *el_pidname(const struct element *e);
 

@@ -162,8 +162,7 @@ int zap_locked(struct unit *u)
 	for (i = 0; i < u->nel; i++)
 		unit_forget(u, &u->el[i]);
 	supervise_forget(u);
-	if (u->cgroup[0])
-		cgroup_remove(u->cgroup);
+	unit_forget_cgroup(u);
 	report_zapped(u, &z, t0);
 	if (z.escaped > 0) {
 		report_escaped(u, &z);

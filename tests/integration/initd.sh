@@ -3,9 +3,9 @@
 # file; its LSB header accepted by insserv or update-rc.d without touching
 # the real system; shellcheck; the systemd unit through systemd-analyze.
 #
-# Not tested here: the redirect to systemctl that /lib/lsb/init-functions
-# does for /etc/init.d scripts on a host booted with systemd (the script
-# runs from the tree), and the plain-line fallback without init-functions.
+# Not tested here: the script's handing of start, stop and restart to
+# systemctl and qmail.target on a host booted with systemd (this one is
+# not), and the plain-line fallback without init-functions.
 . "$TESTS/lib.sh"
 
 make_site
@@ -122,8 +122,9 @@ init status; is_rc $? 4 "qmailctl not installed: status exits 4"
 (cd "$TOP" && make -s -o all install DESTDIR="$T/root" PREFIX=/usr BUILD="$BUILD") >"$T/install.out" 2>&1
 is_rc $? 0 "make install into a DESTDIR"
 check "the installed script runs /usr/sbin/qmailctl" grep -q 'QMAILCTL=${QMAILCTL:-/usr/sbin/qmailctl}' "$T/root/etc/init.d/qmail"
-check "the installed unit runs /usr/sbin/qmailctl" grep -q '^ExecStart=/usr/sbin/qmailctl ' "$T/root/usr/lib/systemd/system/qmail.service"
-check "no @placeholder@ is left in them" test -z "$(grep -l '@[A-Z]*@' "$T/root/etc/init.d/qmail" "$T/root/usr/lib/systemd/system/qmail.service" "$T/root/etc/default/qmail")"
+check "the installed unit runs /usr/sbin/qmailctl supervise" grep -q '^ExecStart=/usr/sbin/qmailctl .* supervise %i$' "$T/root/usr/lib/systemd/system/qmail@.service"
+check "... and the target is installed" test -f "$T/root/usr/lib/systemd/system/qmail.target"
+check "no @placeholder@ is left in them" test -z "$(grep -l '@[A-Z]*@' "$T/root/etc/init.d/qmail" "$T/root/usr/lib/systemd/system/qmail@.service" "$T/root/etc/default/qmail")"
 
 # The LSB header, as insserv and update-rc.d read it.
 header() { sed -n "/^### BEGIN INIT INFO/,/^### END INIT INFO/s/^# $1: *//p" "$script"; }
@@ -181,9 +182,10 @@ else
 		show
 		skip "systemd-analyze verify cannot run here"
 	else
-		sed "s|@SBINDIR@|$BUILD|g" "$TOP/init.d/qmail.service" >"$T/qmail.service"
-		systemd-analyze verify --man=no "$T/qmail.service" >"$T/out" 2>"$T/err"
-		is_rc $? 0 "systemd-analyze verify qmail.service"
+		sed "s|@SBINDIR@|$BUILD|g" "$TOP/init.d/qmail@.service" >"$T/qmail@.service"
+		cp "$TOP/init.d/qmail.target" "$T/qmail.target"
+		(cd "$T" && systemd-analyze verify --man=no qmail@smtp.service qmail.target) >"$T/out" 2>"$T/err"
+		is_rc $? 0 "systemd-analyze verify qmail@smtp.service qmail.target"
 		check "... without a warning" test ! -s "$T/out" -a ! -s "$T/err"
 		show
 	fi

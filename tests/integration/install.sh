@@ -32,7 +32,8 @@ expected() {
 			[ -f "$_m" ] && echo "644 ./usr/share/man/man${_m##*.}/${_m##*/}"
 		done
 		echo "755 ./etc/init.d/qmail"
-		echo "644 ./usr/lib/systemd/system/qmail.service"
+		echo "644 ./usr/lib/systemd/system/qmail.target"
+		echo "644 ./usr/lib/systemd/system/qmail@.service"
 		echo "644 ./etc/default/qmail"
 		echo "644 ./etc/qmailctl/qmailctl.conf"
 		for _s in "$TOP"/services/*; do
@@ -105,12 +106,12 @@ mk uninstall; is_rc $? 0 "make uninstall again exits 0"
 # administrator's directory for any other PREFIX.
 rm -rf "$R"
 mk install PREFIX=/usr/local; is_rc $? 0 "make install PREFIX=/usr/local"
-check "... puts the unit in /usr/local/lib/systemd/system" test -f "$R/usr/local/lib/systemd/system/qmail.service"
+check "... puts the unit in /usr/local/lib/systemd/system" test -f "$R/usr/local/lib/systemd/system/qmail@.service"
 check "... and the programs in /usr/local/sbin" test -x "$R/usr/local/sbin/qmailctl"
-check "... which the unit runs" grep -q '^ExecStart=/usr/local/sbin/qmailctl ' "$R/usr/local/lib/systemd/system/qmail.service"
+check "... which the unit runs" grep -q '^ExecStart=/usr/local/sbin/qmailctl ' "$R/usr/local/lib/systemd/system/qmail@.service"
 rm -rf "$R"
 mk install PREFIX=/opt/qmailctl; is_rc $? 0 "make install PREFIX=/opt/qmailctl"
-check "... puts the unit in /etc/systemd/system" test -f "$R/etc/systemd/system/qmail.service"
+check "... puts the unit in /etc/systemd/system" test -f "$R/etc/systemd/system/qmail@.service"
 
 # ---- the log directories of the default services ----
 L=$R/var/log/qmail

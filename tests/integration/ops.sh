@@ -1,7 +1,8 @@
 #!/bin/sh
 # Daily operations: disable/enable (the marker, start without names and
 # the init script skipping it, status and list showing it), check's usage
-# errors as UNKNOWN, metrics (promtool check metrics, --textfile), and
+# errors as UNKNOWN, metrics (promtool check metrics, --textfile, the
+# supervisor's restarts counter), and
 # queue/stat, check's queue thresholds, flush's qmail-tcpok and metrics'
 # queue against the real qmail tools (notqmail, built by tests/notqmail.sh).
 #
@@ -92,7 +93,15 @@ q --bogus status >"$T/out" 2>&1; is_rc $? 2 "the other commands still exit 2"
 
 q start smtp >/dev/null 2>&1
 q disable pop3 >/dev/null 2>&1
+# smtp's server killed once: its supervisor restarts it, and counts it.
+kill -KILL "$(pid_of smtp)"
+st_smtp() { "$QMAILCTL" -f "$T/qmailctl.conf" status --json smtp 2>/dev/null; }
+restarted() { st_smtp | grep -q '"restarts":1,' && q status smtp 2>/dev/null | grep -q '^smtp: up '; }
+check "smtp's server, killed, is restarted by its supervisor" wait_for 10 restarted
 q metrics >"$T/prom" 2>"$T/err"; is_rc $? 0 "metrics exits 0"
+check "... smtp's restart counted" grep -q '^qmailctl_service_restarts_total{service="smtp"} 1$' "$T/prom"
+check "... pop3, never supervised: 0" grep -q '^qmailctl_service_restarts_total{service="pop3"} 0$' "$T/prom"
+check "... a counter, with its HELP" sh -c "grep -q '^# TYPE qmailctl_service_restarts_total counter$' '$T/prom' && grep -q '^# HELP qmailctl_service_restarts_total ' '$T/prom'"
 check "... smtp up" grep -q '^qmailctl_service_up{service="smtp"} 1$' "$T/prom"
 check "... pop3 down" grep -q '^qmailctl_service_up{service="pop3"} 0$' "$T/prom"
 check "... smtp's probe latency and uptime" sh -c "grep -q '^qmailctl_service_probe_seconds{service=\"smtp\"} [0-9.]*$' '$T/prom' && grep -q '^qmailctl_service_uptime_seconds{service=\"smtp\"} [0-9.]*$' '$T/prom'"
