@@ -2,6 +2,7 @@
  *
  *     race [-T MS] [-K MS] [-o FILE] [-C] [-t KIND,HOST,PORT[,EXPECT]]...
  *          [-p PID]... [-G PGID] -- COMMAND [ARG ...]
+ *     race [-T MS] -t KIND,HOST,PORT[,EXPECT]... -k PID
  *
  * t0 is the moment just before COMMAND is forked.  While COMMAND runs,
  * one thread per -t target plays an independent client (its own code, not
@@ -18,6 +19,10 @@
  *     this process group) are still alive (zombies count as gone), then
  *     poll until none is, and note when.
  * -o FILE: COMMAND's stdout and stderr (default /dev/null).
+ * -k PID: no COMMAND: t0 is the moment just before PID gets SIGKILL; the
+ *     clients start once PID is gone (so that none is served by it), and
+ *     "gone" and "ready" say when it was gone and when the service, brought
+ *     back by its supervisor, served again.
  * -T MS: bound on every wait for the service (default 5000).
  * -K MS: COMMAND itself is killed (KILL) if it runs longer (default
  *     120000); it is then reported with rc=137.
@@ -349,15 +354,46 @@ static void print_ms(const char *key, double v)
 		printf(" %s=%.1f", key, v);
 }
 
+/* -k: SIGKILL of a server, then how long until the service serves again. */
+static int kill_and_time(long victim)
+{
+	double gone_ms = -1, ready_ms = 0;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (kill((pid_t)victim, SIGKILL) < 0)
+		die(111, "unable to kill %ld: %s", victim, strerror(errno));
+	while (since_t0_ns() < deadline_ns && live(victim))
+		usleep(GONE_POLL_US);
+	if (!live(victim))
+		gone_ms = ms(since_t0_ns());
+	for (i = 0; i < ntargets; i++)
+		if (pthread_create(&targets[i].th, NULL, poller, &targets[i]))
+			die(111, "unable to start a thread");
+	for (i = 0; i < ntargets; i++) {
+		pthread_join(targets[i].th, NULL);
+		if (targets[i].ready_ms < 0)
+			ready_ms = -1;
+		else if (ready_ms >= 0 && targets[i].ready_ms > ready_ms)
+			ready_ms = targets[i].ready_ms;
+	}
+	printf("rc=0");
+	print_ms("gone", gone_ms);
+	print_ms("ready", ready_ms);
+	putchar('\n');
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *out = "/dev/null";
 	long timeout_ms = 5000, kill_ms = 120000;
 	int opt, i, status, claim = 0, nlive = 0;
 	double claim_ms, ready_ms = 0, accept_ms = 0, gone_ms = -1;
+	long victim = 0;
 	pid_t child;
 
-	while ((opt = getopt(argc, argv, "+T:K:o:Ct:p:G:")) != -1) {
+	while ((opt = getopt(argc, argv, "+T:K:o:Ct:p:G:k:")) != -1) {
 		switch (opt) {
 		case 'T': timeout_ms = atol(optarg); break;
 		case 'K': kill_ms = atol(optarg); break;
@@ -370,11 +406,13 @@ int main(int argc, char **argv)
 			pids[npids++] = atol(optarg);
 			break;
 		case 'G': pgid = atol(optarg); break;
+		case 'k': victim = atol(optarg); break;
 		default: die(100, "usage: race [-T MS] [-K MS] [-o FILE] [-C] "
-			    "[-t KIND,HOST,PORT[,EXPECT]]... [-p PID]... [-G PGID] -- COMMAND...");
+			    "[-t KIND,HOST,PORT[,EXPECT]]... [-p PID]... [-G PGID] "
+			    "(-- COMMAND... | -k PID)");
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc && victim <= 0)
 		die(100, "no command");
 	signal(SIGPIPE, SIG_IGN);
 	if (ntargets) {
@@ -384,6 +422,8 @@ int main(int argc, char **argv)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	}
 	deadline_ns = (long long)timeout_ms * 1000000LL;
+	if (victim > 0)
+		return kill_and_time(victim);
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < ntargets; i++)

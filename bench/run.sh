@@ -20,7 +20,8 @@
 #
 # Environment: BENCH_ROUNDS (default 15), BENCH_ZAP_ROUNDS (default
 # BENCH_ROUNDS/3, at least 3), BENCH_ZAP_N (default "100 1000 5000"),
-# BENCH_SETTLE (send's settle in ms, default 20), BUILD (default build).
+# BENCH_SETTLE (send's settle in ms, default 20), BENCH_SUP_ROUNDS
+# (section F's rounds, 10 s each, default 10), BUILD (default build).
 set -u
 
 BUILD=${BUILD:-build}
@@ -47,6 +48,8 @@ REAPER=$PPID
 . "$BENCH/lib.sh"
 # shellcheck source=bench/peers.sh
 . "$BENCH/peers.sh"
+# shellcheck source=bench/supervision.sh
+. "$BENCH/supervision.sh"
 QMAILCTL=$BUILD/qmailctl
 FIX=$BUILD/tests/fixtures
 
@@ -61,6 +64,7 @@ bench_cleanup() {
 		[ -n "$_names" ] && "$QMAILCTL" -q -f "$_c" zap $_names >/dev/null 2>&1
 	done
 	peers_cleanup
+	supervision_cleanup
 	# The naive scripts' servers, by their pidfiles.
 	for _f in "$W"/*/naive/*.pid; do
 		_p=$(pidfile_pid "$_f") && ours "$_p" && kill -KILL "$_p" 2>/dev/null
@@ -675,6 +679,7 @@ machine() {
 	[ -n "${BENCH_ZAP_ROUNDS:-}" ] && _env="$_env BENCH_ZAP_ROUNDS=$ZAP_ROUNDS"
 	[ -n "${BENCH_ZAP_N:-}" ] && _env="$_env BENCH_ZAP_N='$ZAP_N'"
 	[ -n "${BENCH_SETTLE:-}" ] && _env="$_env BENCH_SETTLE=$SETTLE"
+	[ -n "${BENCH_SUP_ROUNDS:-}" ] && _env="$_env BENCH_SUP_ROUNDS=$F_ROUNDS"
 	say "reproduce: make bench BENCH_ROUNDS=$ROUNDS$_env"
 	say "rounds: $ROUNDS (zap: $ZAP_ROUNDS); times in ms; figures are medians with min, p90 and max."
 	say "The whole run is a child subreaper that reaps exited processes at once, as init would."
@@ -718,6 +723,10 @@ progress "bench: E: hi-q's hand-off"
 say ""
 say "E. hi-q (bench/hiq.sh)"
 BUILD=$BUILD sh "$top/bench/hiq.sh" | while IFS= read -r _line; do say "$_line"; done
+
+progress "bench: F: supervision, $ROUNDS rounds of $(f_tools)"
+run_f
+report_f
 
 say ""
 say "run took $(( $(date +%s) - t_begin )) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -64,14 +64,14 @@ static int create_tmp(int dirfd, const char *base, mode_t mode, char *tmp,
 	return fd;
 }
 
-/* Writes, fixes the mode, syncs and closes fd; on failure fd is closed
- * too and errno tells why. */
-static int fill(int fd, const void *data, size_t len, mode_t mode)
+/* Writes, fixes the mode, syncs if asked and closes fd; on failure fd is
+ * closed too and errno tells why. */
+static int fill(int fd, const void *data, size_t len, mode_t mode, int sync)
 {
 	int err;
 
 	if (fchmod(fd, mode & 07777) < 0 || write_all(fd, data, len) < 0 ||
-	    fsync(fd) < 0) {
+	    (sync && fsync(fd) < 0)) {
 		err = errno;
 		close(fd);
 		errno = err;
@@ -127,12 +127,12 @@ int atomic_write_at(int dirfd, const char *dir, const char *base,
 	fd = create_tmp(dirfd, base, mode, tmp, sizeof tmp);
 	if (fd < 0)
 		rc = err_sys(e, "unable to create %s/%s", dir, tmp);
-	else if (fill(fd, data, len, mode) < 0)
+	else if (fill(fd, data, len, mode, flags & ATOMIC_DURABLE) < 0)
 		rc = err_sys(e, "unable to write %s/%s", dir, tmp);
 	else if (renameat(dirfd, tmp, dirfd, base) < 0)
 		rc = err_sys(e, "unable to rename %s/%s to %s/%s", dir, tmp,
 		    dir, base);
-	else if (flags & ATOMIC_SYNC_DIR)
+	else if (flags & ATOMIC_DURABLE)
 		(void)fsync(dirfd);     /* best effort: the file is in place,
 		                         * and some file systems refuse it */
 	err = errno;

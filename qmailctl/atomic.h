@@ -5,12 +5,18 @@
  *   1. a temporary file ".NAME.PID.N.tmp" is created in the same directory,
  *      O_CREAT|O_EXCL|O_NOFOLLOW|O_CLOEXEC, and fchmod()ed to exactly the
  *      mode asked for (the umask may only take bits away);
- *   2. the data is written whole and fsync()ed;
+ *   2. the data is written whole (and, with ATOMIC_DURABLE, fsync()ed);
  *   3. the temporary file is rename()d over PATH, so a reader sees the old
  *      file or the whole new one, and a symlink planted at PATH is
  *      replaced, never followed;
- *   4. with ATOMIC_SYNC_DIR, the directory is fsync()ed so that the rename
+ *   4. with ATOMIC_DURABLE, the directory is fsync()ed so that the rename
  *      itself survives a crash.
+ *
+ * ATOMIC_DURABLE is for what must outlive a crash (a certificate, a
+ * disable marker, a metrics textfile).  Run-time files (pidfiles, the
+ * supervisor's state) describe processes that a crash ends, and are
+ * written on every restart: syncing them would only put a disk's
+ * latency between a crash of the server and its restart.
  *
  * On every failure the temporary file is removed. */
 #ifndef QMAILCTL_ATOMIC_H
@@ -23,7 +29,8 @@
 
 /* Flags of atomic_write(). */
 #define ATOMIC_CHECK_DIR 1      /* refuse an unsafe directory (below) */
-#define ATOMIC_SYNC_DIR  2      /* fsync the directory after the rename */
+#define ATOMIC_DURABLE   2      /* fsync the file, and the directory after
+                                 * the rename */
 
 /* Writes all of buf, retrying short writes and EINTR.  0, or -1 with
  * errno. */
@@ -45,7 +52,7 @@ int atomic_open_dir(const char *path, char *dir, size_t dsize, char *base,
 
 /* Replaces the file base in the directory open on dirfd (named dir in
  * messages) with the len bytes at data, file mode mode; flags are
- * ATOMIC_CHECK_DIR and ATOMIC_SYNC_DIR.  Returns 0, or -1 with errno set
+ * ATOMIC_CHECK_DIR and ATOMIC_DURABLE.  Returns 0, or -1 with errno set
  * and a whole one-line reason in e (may be NULL), the system's error
  * included:
  *

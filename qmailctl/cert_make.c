@@ -123,7 +123,7 @@ static int write_pem(const char *file, BIO *pem, struct err *e)
 	if (len <= 0)
 		return err_set(e, "certificate %s: unable to make", file);
 	if (atomic_write(file, data, (size_t)len, CERT_MODE,
-	    ATOMIC_CHECK_DIR | ATOMIC_SYNC_DIR, e) < 0)
+	    ATOMIC_CHECK_DIR | ATOMIC_DURABLE, e) < 0)
 		return err_prefix(e, "certificate %s", file);
 	if (cert_verify_pair(file, e) < 0)
 		return err_prefix(e, "certificate %s", file);

@@ -104,7 +104,7 @@ static int disable_one(const struct site *site, const char *name,
 	    name, when);
 	snprintf(base, sizeof base, "%s.disabled", name);
 	if (atomic_write_at(rd.fd, rd.path, base, text, strlen(text), 0644,
-	    ATOMIC_CHECK_DIR | ATOMIC_SYNC_DIR, &e) < 0) {
+	    ATOMIC_CHECK_DIR | ATOMIC_DURABLE, &e) < 0) {
 		msg_line(2, name, "failed", "%s", e.text);
 		rc = code_of(errno);
 	} else

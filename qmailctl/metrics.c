@@ -186,7 +186,7 @@ static int write_textfile(const char *dir, const char *text, size_t len)
 		return EXIT_FAILED;
 	}
 	if (atomic_write(path, text, len, 0644, ATOMIC_CHECK_DIR |
-	    ATOMIC_SYNC_DIR, &e) < 0) {
+	    ATOMIC_DURABLE, &e) < 0) {
 		msg_line(2, "metrics", "failed", "%s", e.text);
 		return errno == EACCES || errno == EPERM ? EXIT_PRIVILEGE :
 		    EXIT_FAILED;

@@ -24,7 +24,8 @@
 
 /* Writes *id as the file name in the directory open on dirfd (named dir
  * in messages) with atomic_write_at() (atomic.h): a new file created
- * O_EXCL|O_NOFOLLOW in that directory, fsync'd, then renamed over name;
+ * O_EXCL|O_NOFOLLOW in that directory, written whole (not fsync'd: a
+ * pidfile describes processes that a crash ends), then renamed over name;
  * a directory writable by group or others is refused unless it is sticky
  * and ours.  On failure returns -1, sets errno and puts the whole
  * one-line reason in e, the system's error included where there is one

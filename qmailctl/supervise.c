@@ -6,8 +6,9 @@
  * It holds both ends of the pipe between server and logger for its whole
  * life: either element can be restarted while the other keeps the pipe,
  * and no line is lost or read twice (daemontools' and runit's design).
- * Its own lines (an exit, a restart, giving up) go into that pipe too, so
- * the service's log tells what happened.
+ * Its own lines (the server's exit, its restart, giving up) go into that
+ * pipe too, while no server runs, so the service's log tells what
+ * happened.
  *
  * It sleeps in poll() on the elements' pidfds and a signalfd, never on a
  * timer while nothing happens; a backoff wait is the poll's timeout.
@@ -96,13 +97,19 @@ struct sup {
 	char who[96];                   /* "qmailctl-supervise: smtp" */
 };
 
-/* A line into the service's log (fd 2 is the pipe's write end). */
+/* A line into the service's log (fd 2 is the pipe's write end), but only
+ * while no server runs: a server may write a line in pieces (stdio's
+ * blocks end mid-line), and a line of ours between two pieces would cut
+ * its line in two.  What happens while the server runs (its logger's
+ * restart) is in NAME.state, for status. */
 static void note(struct sup *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void note(struct sup *s, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (s->u.el[EL_RUN].state == EL_ALIVE)
+		return;
 	va_start(ap, fmt);
 	msg_vline(2, s->who, NULL, fmt, ap);
 	va_end(ap);
