@@ -20,12 +20,16 @@ trap 'rm -f "$out"' EXIT
 
 run_one() {
 	name=$1; shift
+	t0=$(date +%s)
 	timeout -k 5 "$SCRIPT_LIMIT" "$@" >"$out" 2>&1
 	rc=$?
+	took=$(( $(date +%s) - t0 ))
 	p=$(grep '^ok ' "$out" | grep -vc '# SKIP')
 	s=$(grep '^ok ' "$out" | grep -c '# SKIP')
 	f=$(grep -c '^not ok ' "$out")
 	sed "s|^|$name: |" "$out"
+	# how long each script took, for whoever keeps the suite short
+	echo "$name: # took $took s"
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
 		echo "$name: not ok - exited $rc without reporting a failure"
 		f=1
