@@ -38,6 +38,7 @@
 #include "launch.h"
 #include "msg.h"
 #include "pidfile.h"
+#include "proc.h"
 #include "report.h"
 #include "multilog.h"
 #include "rundir.h"
@@ -529,11 +530,8 @@ static void first_start(struct sup *s)
  * description would make its writes fail.) */
 static void log_own_lines(struct sup *s)
 {
-	char path[64];
-	int fd;
+	int fd = proc_reopen_fd(s->pipefd[1], O_WRONLY | O_NONBLOCK);
 
-	snprintf(path, sizeof path, "/proc/self/fd/%d", s->pipefd[1]);
-	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	dup2(fd, 2);
