@@ -19,6 +19,7 @@
 #define QMAILCTL_NET_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "conf.h"
 #include "err.h"
@@ -50,6 +51,23 @@ struct net_tls {
 	char issuer[256];       /* the leaf's issuer, "CN=Example CA, O=Ex" */
 };
 
+struct net_conn;
+
+/* What a TLS connection does instead of recv, send and close: net_tls.c's,
+ * put on the connection by net_tls_start(), so that net.c never calls
+ * OpenSSL and a program without TLS (the supervisor) links without it.
+ * read returns the bytes read, 0 at end of stream; write the bytes sent;
+ * either -1 when it failed (recorded by net_fail) or -2 with *ev the
+ * poll() event to wait for before the next try. */
+struct net_tls_layer {
+	ssize_t (*read)(struct net_conn *c, char *buf, size_t size,
+	    short *ev, const char *what);
+	ssize_t (*write)(struct net_conn *c, const char *s, size_t len,
+	    short *ev, const char *what);
+	void (*shutdown)(struct net_conn *c);
+	void (*close)(struct net_conn *c);
+};
+
 struct net_conn {
 	char where[300];        /* "HOST:PORT", "[::1]:PORT" */
 	const char *host;
@@ -60,6 +78,7 @@ struct net_conn {
 	int tls_dead;           /* a fatal TLS error: no close_notify */
 	int fd;
 	struct ssl_st *ssl;     /* OpenSSL's SSL, once net_tls_start began */
+	const struct net_tls_layer *tls;        /* set with it; NULL: plain */
 	struct err *err;        /* the first failure, "what: why" */
 	char buf[NET_LINE_MAX];
 	size_t len;             /* bytes read and not yet taken as a line */
@@ -76,9 +95,14 @@ void net_where(char *buf, size_t size, const char *host, const char *port);
 int net_open(struct net_conn *c, const char *host, const char *port,
     long timeout_ms, struct err *err);
 
+/* Waits until the socket is ready for events (POLLIN, POLLOUT), or the
+ * deadline (then -1, recorded: "timed out ... waiting for what"). */
+int net_wait(struct net_conn *c, short events, const char *what);
+
 /* Makes the TLS handshake as a client, with SNI for a host name (never
  * for an address literal), and fills t.  When certname is not NULL,
- * t->name_match says whether the server's certificate names it. */
+ * t->name_match says whether the server's certificate names it.  The one
+ * entry to net_tls.c, and so to OpenSSL. */
 int net_tls_start(struct net_conn *c, const char *certname,
     struct net_tls *t);
 
@@ -117,7 +141,8 @@ void net_tls_shutdown(struct net_conn *c);
  * next one's failure. */
 void net_close(struct net_conn *c);
 
-/* Frees the kept TLS context (for leak checkers; optional at exit). */
+/* Frees the kept TLS context (for leak checkers; optional at exit);
+ * net_tls.c's. */
 void net_cleanup(void);
 
 #endif
