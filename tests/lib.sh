@@ -143,6 +143,21 @@ probe = tcp 127.0.0.1 ${pop3_port} +OK
 SVC
 }
 
+# add_send_standin [KEY-LINE...]: send as the stand-in qmail-send
+# (fixtures/qmail-standin: a group of itself and three helpers, no
+# deliveries), logged by multilog, confirmed by staying up; each
+# KEY-LINE is appended ("restart_limit = 1000 1").
+add_send_standin() {
+	# shellcheck disable=SC2016 # ${...}: qmailctl's variables, not sh's
+	{
+		echo 'run = ${fixtures}/qmail-standin -n 0'
+		echo 'log = multilog t ${T}/log/send'
+		echo 'probe = none'
+		echo 'settle = 50'
+		for _l in "$@"; do echo "$_l"; done
+	} >"$T/services/send"
+}
+
 # TLS services as the shipped ones run them: tcpserver drops to
 # nobody/nogroup, then runs stunnel in inetd mode with the stand-in greeter
 # behind it.  Everything they read below $T must be readable by nobody

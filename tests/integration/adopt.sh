@@ -42,12 +42,7 @@ log = multilog ${T}/log/count
 probe = none
 settle = 50
 SVC
-add_service send <<'SVC'
-run = ${fixtures}/qmail-standin -n 0
-log = multilog t ${T}/log/send
-probe = none
-settle = 50
-SVC
+add_send_standin
 # Neither its stdout nor its stderr is the log pipe: the server cannot be adopted.
 add_service deaf <<'SVC'
 run = sh -c "exec sleep 100000 >/dev/null 2>&1"
@@ -65,6 +60,18 @@ kill_sup() {
 	_s=$(sup_pid "$1")
 	kill -KILL "$_s"
 	wait_for 5 gone "$_s"
+}
+# orphan_and_start NAME: NAME started, its pids in run and log, its
+# supervisor killed, then start again, its output in $T/out and shown;
+# returns start's exit status.
+orphan_and_start() {
+	q start "$1" >/dev/null 2>&1
+	run=$(pid_of "$1") log=$(pid_of "$1" log)
+	kill_sup "$1"
+	q start "$1" >"$T/out" 2>&1
+	_rc=$?
+	sed 's/^/# /' "$T/out"
+	return $_rc
 }
 # numbers PID: the numbers of PID's lines in count's log, in order.
 numbers() { cat "$T"/log/count/@* "$T/log/count/current" 2>/dev/null | awk -v p="$1" '$1 == p { print $2 }'; }
@@ -188,12 +195,8 @@ connected() { grep -q 'tcpserver: ok' "$T/log/smtp/current"; }
 check "... a line the server wrote since reaches the new logger" wait_for 10 connected
 check "status says up" is_up smtp
 
-q start deaf >/dev/null 2>&1
-run=$(pid_of deaf) log=$(pid_of deaf log)
-kill_sup deaf
-q start deaf >"$T/out" 2>&1
+orphan_and_start deaf
 is_rc $? 0 "a server whose stdout and stderr are not the pipe: start exits 0"
-sed 's/^/# /' "$T/out"
 check "... says the server was restarted, and why" grep -q "^deaf: server restarted: its pipe could not be recovered: fd 2 of sleep $run is not the write end of a pipe\$" "$T/out"
 check "... the old server is gone" gone "$run"
 check "... a new one runs" sh -c "test \"\$(head -n 1 '$T/run/deaf.pid')\" != $run"
@@ -209,12 +212,8 @@ log = multilog ${T}/log/mute
 probe = none
 settle = 50
 SVC
-q start mute >/dev/null 2>&1
-run=$(pid_of mute) log=$(pid_of mute log)
-kill_sup mute
-q start mute >"$T/out" 2>&1
+orphan_and_start mute
 is_rc $? 0 "a server that is not the pipe's writer, a logger that is still read: start exits 0"
-sed 's/^/# /' "$T/out"
 check "... says the server was restarted, and why" grep -q "^mute: server restarted: its pipe could not be recovered: fd 2 of sleep $run is not the write end of a pipe\$" "$T/out"
 check "... and only the server" test -z "$(grep 'logger restarted' "$T/out")"
 check "... the old server is gone" gone "$run"
@@ -235,12 +234,8 @@ log = multilog ${T}/log/other
 probe = none
 settle = 50
 SVC
-	q start other >/dev/null 2>&1
-	run=$(pid_of other) log=$(pid_of other log)
-	kill_sup other
-	q start other >"$T/out" 2>&1
+	orphan_and_start other
 	is_rc $? 0 "a logger reading another pipe than the server writes: start exits 0"
-	sed 's/^/# /' "$T/out"
 	check "... says the logger was restarted, and why" grep -q "^other: logger restarted: its pipe could not be recovered: multilog $log reads another pipe than sleep $run writes\$" "$T/out"
 	check "... the server was kept" test "$(pid_of other)" = "$run"
 	check "... the new logger reads the server's pipe" test "$(pipe_of "$(pid_of other log)" 0)" = "$(pipe_of "$run" 1)"

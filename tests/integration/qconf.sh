@@ -11,6 +11,7 @@
 # root_squash), and users/cdb written by a qmail-newu that is running.
 . "$TESTS/lib.sh"
 
+# shellcheck disable=SC2034 # read by skip_rest (tests/lib.sh)
 PLANNED=71
 for _u in qmailq alias nobody; do
 	getent passwd "$_u" >/dev/null || skip_rest "no account $_u here (tests/notqmail.sh makes qmail's)"

@@ -12,14 +12,7 @@ make_site
 add_plain_services
 # Fast restarts, no give-up: the tests kill faster than a real crash.
 printf 'restart_limit = 1000 1\nbackoff_max = 20\n' >>"$T/services/smtp"
-add_service send <<'SVC'
-run = ${fixtures}/qmail-standin -n 0
-log = multilog t ${T}/log/send
-probe = none
-settle = 50
-restart_limit = 1000 1
-backoff_max = 20
-SVC
+add_send_standin 'restart_limit = 1000 1' 'backoff_max = 20'
 
 sup_pid() { head -n 1 "$T/run/$1.sup.pid"; }
 # back PIDFILE OLD NAME: a new live process is recorded and NAME is up.

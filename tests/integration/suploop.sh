@@ -19,12 +19,7 @@ echo "smtps_port = $smtps_port" >>"$T/qmailctl.conf"
 add_plain_services
 stunnel_conf smtps smtp "$T/cert.pem"
 tls_service smtps smtps_port 'tls 127.0.0.1 ${smtps_port} 220'
-add_service send <<'SVC'
-run = ${fixtures}/qmail-standin -n 0
-log = multilog t ${T}/log/send
-probe = none
-settle = 50
-SVC
+add_send_standin
 # Fast restarts and no give-up: the loops kill faster than a crash would.
 for _s in smtp smtps send; do
 	printf 'restart_limit = 1000 1\nbackoff_max = 20\n' >>"$T/services/$_s"
@@ -75,7 +70,7 @@ soon() {
 # PIDFILE names (or of the pid VICTIM-CMD prints); PIDFILE must then name
 # a new process.
 kill_loop() {
-	_bad=0 _first= _i=0
+	_bad=0 _first='' _i=0
 	while [ $_i -lt "$K" ]; do
 		_old=$(head -n 1 "$2")
 		_victim=$_old
