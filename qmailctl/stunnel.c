@@ -1,5 +1,5 @@
-/* stunnel.c: the stunnel config of a service, and the checks made on it
- * before start (see stunnel.h).
+/* stunnel.c: the checks made on a service's stunnel config before start
+ * (see stunnel.h; stunnel_conf.c reads the config).
  *
  * Why run stunnel at all, when the probe will go through it anyway?
  * tcpserver keeps running whatever is wrong behind it, and stunnel only
@@ -21,23 +21,17 @@
  * which goes through the whole chain and is what confirms a start; only
  * the message is plainer. */
 #include "stunnel.h"
-#include "chain.h"
 #include "access_as.h"
 #include "atomic.h"
 #include "clock.h"
 #include "msg.h"
-#include "proc.h"
-#include "readfile.h"
 #include "rundir.h"
 #include "spawn.h"
 #include "transition.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
-#include <pwd.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,8 +51,6 @@
 #define STUNNEL_OUTPUT_MAX 16384
 /* While it runs, we look whether it has exited this often. */
 #define COLLECT_SLICE_MS 2
-/* A stunnel config is a page of text; more than this is not one. */
-#define STUNNEL_CONF_MAX (256 * 1024)
 
 __attribute__((format(printf, 2, 3)))
 static void stunnel_warn(const struct unit *u, const char *fmt, ...)
@@ -70,181 +62,13 @@ static void stunnel_warn(const struct unit *u, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---- the stunnel config ---- */
-
-/* dir/path, or path if it is absolute. */
-static void relative_to(char *buf, size_t size, const char *dir,
-    const char *path)
-{
-	if (path[0] == '/' || !dir[0])
-		snprintf(buf, size, "%s", path);
-	else
-		snprintf(buf, size, "%s/%s", strcmp(dir, "/") ? dir : "",
-		    path);
-}
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-	    end[-1] == '\r'))
-		*--end = 0;
-	return s;
-}
-
-/* The value of each key we keep, by its name (stunnel's are
- * case-insensitive). */
-static void conf_value(struct stunnel_conf *c, const char *key,
-    const char *value)
-{
-	static const struct {
-		const char *key;
-		size_t offset, size;
-	} keep[] = {
-#define KEEP(name, field) { name, offsetof(struct stunnel_conf, field), \
-	sizeof ((struct stunnel_conf *)0)->field }
-		KEEP("exec", exec), KEEP("execArgs", exec_args),
-		KEEP("cert", cert), KEEP("CAfile", cafile),
-		KEEP("chroot", chroot), KEEP("setuid", setuid),
-		KEEP("setgid", setgid),
-#undef KEEP
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof keep / sizeof keep[0]; i++)
-		if (!strcasecmp(key, keep[i].key)) {
-			snprintf((char *)c + keep[i].offset, keep[i].size, "%s",
-			    value);
-			return;
-		}
-	if (!strcasecmp(key, "foreground"))
-		c->foreground = !strcasecmp(value, "yes");
-}
-
-static void conf_line(struct stunnel_conf *c, char *line, int lineno)
-{
-	char *eq, *key;
-
-	line = trim(line);
-	if (!*line || *line == ';' || *line == '#')
-		return;
-	if (*line == '[') {
-		if (!c->daemon_line) {
-			c->daemon_line = lineno;
-			snprintf(c->daemon_what, sizeof c->daemon_what,
-			    "%.60s", line);
-		}
-		return;
-	}
-	if (!(eq = strchr(line, '=')))
-		return;         /* stunnel itself says what is wrong */
-	*eq = 0;
-	key = trim(line);
-	if (!strcasecmp(key, "accept") && !c->daemon_line) {
-		c->daemon_line = lineno;
-		snprintf(c->daemon_what, sizeof c->daemon_what, "accept");
-	} else
-		conf_value(c, key, trim(eq + 1));
-}
-
-int stunnel_read_conf(const char *dir, const char *file,
-    struct stunnel_conf *c, struct err *e)
-{
-	char *text = NULL, *line, *next;
-	int lineno = 0;
-
-	memset(c, 0, sizeof *c);
-	relative_to(c->path, sizeof c->path, dir, file);
-	if (read_small_file(c->path, STUNNEL_CONF_MAX, &text, NULL, e) < 0)
-		return -1;
-	for (line = text; line; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = 0;
-		conf_line(c, line, ++lineno);
-	}
-	free(text);
-	return 0;
-}
-
-/* What tcpserver runs, read once at load (tcpserver.h), through its
- * chain-loaders (chain.h). */
-int stunnel_find(const struct service *svc, const char **prog,
-    const char **conf)
-{
-	struct chain c;
-	const char *b;
-
-	if (!svc->tcpserver.found || chain_read(svc->tcpserver.prog, &c,
-	    NULL) < 0)
-		return -1;
-	b = chain_base(c.prog);
-	if (strcmp(b, "stunnel") && strcmp(b, "stunnel4"))
-		return -1;
-	*prog = c.prog;
-	*conf = c.args[0];
-	return 0;
-}
-
-/* A user or group as stunnel takes it: a name, else a number. */
-static int id_value(const char *v, int group, unsigned long *id)
-{
-	struct passwd *pw;
-	struct group *gr;
-	char *end;
-
-	if (group && (gr = getgrnam(v)) != NULL)
-		*id = gr->gr_gid;
-	else if (!group && (pw = getpwnam(v)) != NULL)
-		*id = pw->pw_uid;
-	else {
-		errno = 0;
-		*id = strtoul(v, &end, 10);
-		if (errno || end == v || *end)
-			return -1;
-	}
-	return 0;
-}
-
-int stunnel_exec_ids(const struct stunnel_conf *c, uid_t *uid, gid_t *gid,
-    struct err *e)
-{
-	unsigned long id;
-
-	if (c->setgid[0]) {
-		if (id_value(c->setgid, 1, &id) < 0)
-			return err_set(e, "stunnel config %s: setgid %s: no such "
-			    "group", c->path, c->setgid);
-		*gid = (gid_t)id;
-	}
-	if (c->setuid[0]) {
-		if (id_value(c->setuid, 0, &id) < 0)
-			return err_set(e, "stunnel config %s: setuid %s: no such "
-			    "user", c->path, c->setuid);
-		*uid = (uid_t)id;
-	}
-	return 0;
-}
-
-char *stunnel_root(const struct stunnel_conf *c, const char *dir, char *buf,
-    size_t size)
-{
-	buf[0] = 0;
-	if (c->chroot[0])
-		relative_to(buf, size, dir, c->chroot);
-	return buf;
-}
-
 /* stunnel execs "exec" with execv() (no PATH search), after chroot if
  * one is set, as its setuid/setgid or tcpserver's user; it never checks
  * that the program is there.  The kernel says whether that user may. */
 static int check_exec(struct unit *u, const struct stunnel_conf *c,
     uid_t uid, gid_t gid)
 {
-	char root[PATH_MAX], path[PATH_MAX * 2 + 2], shown[PATH_MAX * 3],
+	char root[PATH_MAX], path[PATH_MAX * 2 + 2], shown[PATH_MAX * 3 + 2],
 	    why[PATH_MAX + 64];
 	struct access_answer a;
 	struct stat st;
@@ -257,7 +81,7 @@ static int check_exec(struct unit *u, const struct stunnel_conf *c,
 		return EXIT_CONFIG;
 	}
 	stunnel_root(c, u->svc->directory, root, sizeof root);
-	relative_to(path, sizeof path, root[0] ? "/" : u->svc->directory,
+	stunnel_path(path, sizeof path, root[0] ? "/" : u->svc->directory,
 	    c->exec);
 	snprintf(shown, sizeof shown, "%s%s", root, path);
 	if (access_as_in(root[0] ? root : NULL, path, uid, gid, X_OK, &a,
@@ -295,7 +119,7 @@ static void check_cafile(struct unit *u, const struct stunnel_conf *c)
 
 	if (!c->cafile[0])
 		return;
-	relative_to(path, sizeof path, u->svc->directory, c->cafile);
+	stunnel_path(path, sizeof path, u->svc->directory, c->cafile);
 	if (stat(path, &st) < 0)
 		stunnel_warn(u, "stunnel config %s: CAfile %s: %s", c->path,
 		    path, strerror(errno));
@@ -310,7 +134,7 @@ static int check_stunnel_cert(struct unit *u, const struct stunnel_conf *c)
 	check_cafile(u, c);
 	if (!c->cert[0])
 		return EXIT_OK;
-	relative_to(path, sizeof path, u->svc->directory, c->cert);
+	stunnel_path(path, sizeof path, u->svc->directory, c->cert);
 	if (stat(path, &st) < 0) {
 		sayerr(u, "stunnel config %s: cert %s: %s", c->path, path,
 		    strerror(errno));
@@ -391,8 +215,8 @@ static void stunnel_reason(char *out, char *why, size_t size)
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = 0;
 		line[strcspn(line, "\r")] = 0;
-		if (!*trim(line))
-			continue;
+		if (!line[strspn(line, " \t")])
+			continue;       /* blank */
 		last = line;
 		if (!strncmp(line, "[!] ", 4))
 			t = line + 4;
@@ -557,11 +381,11 @@ static void stunnel_stamp(const struct unit *u, const char *prog,
 	stamp_file(buf, size, "stunnel", prog);
 	stamp_file(buf, size, "config", c->path);
 	if (c->cert[0]) {
-		relative_to(cert, sizeof cert, u->svc->directory, c->cert);
+		stunnel_path(cert, sizeof cert, u->svc->directory, c->cert);
 		stamp_file(buf, size, "cert", cert);
 	}
 	if (c->cafile[0]) {
-		relative_to(cert, sizeof cert, u->svc->directory, c->cafile);
+		stunnel_path(cert, sizeof cert, u->svc->directory, c->cafile);
 		stamp_file(buf, size, "cafile", cert);
 	}
 }

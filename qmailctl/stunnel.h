@@ -27,6 +27,10 @@ struct stunnel_conf {
 	int foreground;         /* "foreground = yes" */
 };
 
+/* dir/path into buf, or path if it is absolute (or dir is ""): how
+ * stunnel resolves the paths of its config against its directory. */
+void stunnel_path(char *buf, size_t size, const char *dir, const char *path);
+
 /* Finds "stunnel CONFIG" in the service's run line: the word whose
  * basename is stunnel or stunnel4, and the word after it (NULL at the
  * end of the line).  Returns 0, or -1 when the service runs no stunnel. */
