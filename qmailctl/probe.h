@@ -38,6 +38,16 @@ struct probe_result {
  * succeeds at once. */
 int probe_once(const struct probe *p, long timeout_ms, const char *certname,
     struct probe_result *r);
+/* probe_once for the kinds that go through TLS (tls, pop3-stls,
+ * smtp-starttls): probe_tls.c's, in-process with OpenSSL; the supervisor,
+ * linked without OpenSSL, runs that one in a qmailctl child instead
+ * (supervise/probe_child.c), for the same result. */
+int probe_once_tls(const struct probe *p, long timeout_ms,
+    const char *certname, struct probe_result *r);
+/* A probe kind's name in the service file ("tls"), or NULL; and back:
+ * 0, or -1 for a name that is none. */
+const char *probe_kind_name(enum probe_kind kind);
+int probe_kind_parse(const char *name, enum probe_kind *kind);
 
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384", or "" when no handshake was made. */
 void probe_tls_text(const struct probe_result *r, char *buf, size_t size);
