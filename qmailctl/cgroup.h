@@ -24,8 +24,19 @@
  * escaped one-to-one: '/' as '_', and '_', '%', '~' and bytes that are not
  * printable ASCII as %XX; a SITE longer than NAME_MAX is cut and ends in
  * '~' and a hash of the path.  Returns 0, or -1 when there is no cgroup
- * v2 mount. */
+ * v2 mount (or no digest for a hashed name). */
 int cgroup_path(const char *rundir, const char *name, char *buf, size_t size);
+/* The hex digits that end a hashed site name: 32 of the SHA-256 of the
+ * canonical rundir.  cgroup_site_digest() computes them (cgroup_digest.c,
+ * with OpenSSL); qmailctl-supervise, linked without OpenSSL, has its own
+ * that gives what its qmailctl computed with cgroup_site_digest_of() for
+ * the one site it serves (supervise/site_digest.c).  Each returns 0, or
+ * -1 (for _of: the site's name is not hashed). */
+#define CGROUP_DIGEST_HEX 32
+int cgroup_site_digest(const char *canonical_path,
+    char digest[CGROUP_DIGEST_HEX + 1]);
+int cgroup_site_digest_of(const char *rundir,
+    char digest[CGROUP_DIGEST_HEX + 1]);
 
 /* True if the service's cgroup directory exists. */
 int cgroup_exists(const char *path);

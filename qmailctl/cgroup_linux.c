@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -58,15 +57,14 @@ static void canonical(const char *rundir, char *buf, size_t size)
  * byte that is not printable ASCII become %XX, so the mapping can be
  * undone and is one-to-one.  A name longer than NAME_MAX keeps its
  * first SITE_PREFIX bytes and ends in '~' and 32 hex digits of the
- * SHA-256 of the canonical path: '~' appears in no unhashed name. */
+ * SHA-256 of the canonical path (cgroup_site_digest): '~' appears in no
+ * unhashed name.  -1 when the digest cannot be had. */
 #define SITE_PREFIX 160
-#define SITE_HASH_BYTES 16
 
-static void escape_site(const char *path, char *out, size_t size)
+static int escape_site(const char *path, char *out, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	char digest[CGROUP_DIGEST_HEX + 1];
 	size_t o = 0;
 	const unsigned char *p;
 
@@ -83,16 +81,11 @@ static void escape_site(const char *path, char *out, size_t size)
 	}
 	out[o] = 0;
 	if (o <= NAME_MAX && !*p)
-		return;
-	o = SITE_PREFIX;
-	out[o++] = '~';
-	if (EVP_Digest(path, strlen(path), md, &mdlen, EVP_sha256(), NULL) != 1)
-		mdlen = 0;
-	for (i = 0; i < mdlen && i < SITE_HASH_BYTES; i++) {
-		out[o++] = hex[md[i] >> 4];
-		out[o++] = hex[md[i] & 15];
-	}
-	out[o] = 0;
+		return 0;
+	if (cgroup_site_digest(path, digest) < 0)
+		return -1;
+	snprintf(out + SITE_PREFIX, size - SITE_PREFIX, "~%s", digest);
+	return 0;
 }
 
 int cgroup_path(const char *rundir, const char *name, char *buf, size_t size)
@@ -109,8 +102,22 @@ int cgroup_path(const char *rundir, const char *name, char *buf, size_t size)
 	}
 	/* Another site (a test, a second qmail): its own subtree, named
 	 * after its rundir, so that sites never see each other's cgroups. */
-	escape_site(canon, site, sizeof site);
+	if (escape_site(canon, site, sizeof site) < 0)
+		return -1;
 	snprintf(buf, size, "%s/%s/%s/%s", mnt, CGROUP_DIR, site, name);
+	return 0;
+}
+
+int cgroup_site_digest_of(const char *rundir, char digest[CGROUP_DIGEST_HEX + 1])
+{
+	char canon[PATH_MAX], site[4 * PATH_MAX];
+	char *tilde;
+
+	canonical(rundir, canon, sizeof canon);
+	if (escape_site(canon, site, sizeof site) < 0 ||
+	    !(tilde = strchr(site, '~')))
+		return -1;
+	snprintf(digest, CGROUP_DIGEST_HEX + 1, "%s", tilde + 1);
 	return 0;
 }
 
