@@ -51,7 +51,12 @@ FIX_BIN  = $(FIX_SRC:tests/fixtures/%.c=$(BUILD)/tests/fixtures/%)
 # hi-q: the filter pipeline in front of qmail-queue (hi-q/, hi-q(8)).
 HIQ_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hi-q/*.c))
 
-PROGRAMS = $(BUILD)/qmailctl $(BUILD)/pido $(BUILD)/hi-q $(BUILD)/hi-q-spamlevel
+# qmailctl-supervise: a service's supervisor, linked without OpenSSL
+# (supervise/nossl.c), so that it costs what runsv costs.
+SUP_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard supervise/*.c))
+
+PROGRAMS = $(BUILD)/qmailctl $(BUILD)/qmailctl-supervise $(BUILD)/pido \
+	$(BUILD)/hi-q $(BUILD)/hi-q-spamlevel
 
 all: $(PROGRAMS)
 
@@ -71,6 +76,13 @@ $(BUILD)/libqmailctl.a: $(LIB_OBJ)
 $(BUILD)/qmailctl: $(BUILD)/obj/qmailctl/main.o $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+
+# No $(SSL_LIBS): the link fails if anything it reaches needs OpenSSL.
+# supervise/*.o come first, so that their probe_once_tls and
+# cgroup_site_digest are taken and the library's OpenSSL ones never are.
+$(BUILD)/qmailctl-supervise: $(SUP_OBJ) $(BUILD)/libqmailctl.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(BUILD)/pido: $(BUILD)/obj/pido/pido.o $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)

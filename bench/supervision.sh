@@ -91,8 +91,12 @@ f_status_up() {
 		[ "$(d_pid qmailctl)" != "$1" ]
 }
 
-# rss_kb PID, switches PID: from /proc/PID/status.
+# rss_kb PID, switches PID: from /proc/PID/status; private_kb PID: the
+# pages of PID's alone (no shared libc page counted), from smaps_rollup.
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null; }
+private_kb() {
+	awk '/^Private_(Clean|Dirty):/ { n += $2 } END { print n + 0 }' "/proc/$1/smaps_rollup" 2>/dev/null
+}
 switches() {
 	awk '/^(voluntary|nonvoluntary)_ctxt_switches:/ { n += $2 } END { print n + 0 }' "/proc/$1/status" 2>/dev/null
 }
@@ -106,6 +110,7 @@ f_idle() {
 	sleep 10
 	while read -r _tool _s _before; do
 		put "f.$_tool.rss" "$(rss_kb "$_s")"
+		put "f.$_tool.private" "$(private_kb "$_s")"
 		put "f.$_tool.wakeups" "$(( $(switches "$_s") - _before ))"
 	done <"$W/f.idle"
 }
@@ -248,16 +253,17 @@ report_f() {
 	say "F. Supervision (issue 13): the smtps pipeline of D under each supervisor.  \"back\": SIGKILL of"
 	say "   tcpserver (up over 1 s) to an independent TLS client's 220 greeting (race -k: clients start"
 	say "   once the old server is gone).  ms, median (p90), $F_ROUNDS rounds (qmailctl: half); ratio of"
-	say "   medians to the fastest peer.  RSS: the supervisor's VmRSS; wakeups: its context switches"
+	say "   medians to the fastest peer.  RSS: the supervisor's VmRSS; private: of that, the pages"
+	say "   no other process shares (libc's shared pages are in RSS); wakeups: its context switches"
 	say "   in 10 s idle."
 	say "   lines lost / twice: $F_LINES numbered lines written through the pipe while the logger"
 	say "   was stopped (TERM) and restarted $F_LOGGER times."
 	_fast=$(f_fastest back)
-	printf '  %-14s %15s %11s %9s %9s %9s %8s\n' tool back /fastest "RSS kB" wakeups lost twice
+	printf '  %-14s %15s %11s %9s %10s %9s %9s %8s\n' tool back /fastest "RSS kB" "private kB" wakeups lost twice
 	for _tool in $F_TOOLS; do
-		printf '  %-14s %15s %11s %9s %9s %9s %8s\n' "$(d_name "$_tool")" \
+		printf '  %-14s %15s %11s %9s %10s %9s %9s %8s\n' "$(d_name "$_tool")" \
 			"$(mp "f.$_tool.back")" "$(ratio "$(median "f.$_tool.back")" "${_fast:-NA}")" \
-			"$(median "f.$_tool.rss")" "$(median "f.$_tool.wakeups")" \
+			"$(median "f.$_tool.rss")" "$(median "f.$_tool.private")" "$(median "f.$_tool.wakeups")" \
 			"$(median "f.$_tool.lost")" "$(median "f.$_tool.dup")"
 	done
 	say "  qmailctl: SIGKILL to \"qmailctl status\" saying up again (a new pid): $(mp f.qmailctl.status) ms"
@@ -266,7 +272,8 @@ report_f() {
 	_rs=$(f_fastest rss)
 	say "  issue 13 targets: back within 1.2x the fastest peer (here $(ratio "$(median f.qmailctl.back)" "${_fast:-NA}")),"
 	say "  0 lines lost (here $(median f.qmailctl.lost)), no idle wakeups (here $(median f.qmailctl.wakeups)),"
-	say "  RSS at most about runsv's (here $(median f.qmailctl.rss) kB against $(median f.runit.rss) kB; smallest peer ${_rs:-NA} kB)."
+	say "  RSS at most about runsv's (here $(median f.qmailctl.rss) kB against $(median f.runit.rss) kB, private"
+	say "  $(median f.qmailctl.private) kB against $(median f.runit.private) kB; smallest peer's RSS ${_rs:-NA} kB)."
 	say "  notes: qmailctl's \"back\" includes its own probe of the restarted service before it calls it up"
 	say "  (the client may be served before that); the peers restart without confirming."
 	[ -n "$F_NOTES" ] && say "  left out or odd:$F_NOTES"

@@ -75,6 +75,7 @@ done
 # each FUNCTION: calls FUNCTION KIND MODE SOURCE TARGET for every file.
 each() {
 	"$1" prog 0755 "$BUILD/qmailctl" "$SBINDIR/qmailctl"
+	"$1" prog 0755 "$BUILD/qmailctl-supervise" "$SBINDIR/qmailctl-supervise"
 	"$1" prog 0755 "$BUILD/pido" "$SBINDIR/pido"
 	"$1" prog 0755 "$BUILD/hi-q" "$SBINDIR/hi-q"
 	"$1" prog 0755 "$BUILD/hi-q-spamlevel" "$SBINDIR/hi-q-spamlevel"
@@ -212,9 +213,9 @@ remove_log_dirs() {
 
 case ${1:-} in
 install)
-	if [ ! -x "$BUILD/qmailctl" ] || [ ! -x "$BUILD/pido" ] ||
-	    [ ! -x "$BUILD/hi-q" ]; then
-		die "no $BUILD/qmailctl, $BUILD/pido or $BUILD/hi-q: run make first"
+	if [ ! -x "$BUILD/qmailctl" ] || [ ! -x "$BUILD/qmailctl-supervise" ] ||
+	    [ ! -x "$BUILD/pido" ] || [ ! -x "$BUILD/hi-q" ]; then
+		die "no $BUILD/qmailctl, $BUILD/qmailctl-supervise, $BUILD/pido or $BUILD/hi-q: run make first"
 	fi
 	each put
 	make_log_dirs

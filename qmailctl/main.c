@@ -13,6 +13,7 @@
 #include "msg.h"
 #include "plan.h"
 #include "preflight.h"
+#include "probe_relay.h"
 #include "proc.h"
 #include "qmailconf.h"
 #include "queue.h"
@@ -557,9 +558,9 @@ int main(int argc, char **argv)
 	msg_oom_code = EXIT_FAILED;
 	open_std_fds();
 	signal(SIGPIPE, SIG_IGN);
-	/* start execs qmailctl as the service's supervisor */
-	if (!strcmp(msg_prog, SUPERVISE_PROG))
-		return supervise_main(argc, argv);
+	/* the supervisor (qmailctl-supervise) runs its TLS probes so */
+	if (!strcmp(msg_prog, PROBE_PROG))
+		return probe_relay_main(argc, argv);
 	opts.lines = -1;
 	first = parse_options(argc, argv);
 	cmd = parse_command(argc, argv, first);

@@ -111,6 +111,11 @@ int proc_take_fd(int handle, int fd);
  * end of a pipe of which only one end is held. */
 int proc_reopen_fd(int fd, int flags);
 
+/* The program named prog in the directory of the running executable
+ * (/proc/self/exe's target), into buf: qmailctl and qmailctl-supervise
+ * find each other so, wherever they were installed.  -1 with errno. */
+int proc_self_sibling(const char *prog, char *buf, size_t size);
+
 /* Seconds the process with the given start time has been running. */
 double proc_uptime(unsigned long long start);
 

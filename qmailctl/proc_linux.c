@@ -374,6 +374,29 @@ int proc_reopen_fd(int fd, int flags)
 	return open(path, flags | O_CLOEXEC);
 }
 
+int proc_self_sibling(const char *prog, char *buf, size_t size)
+{
+	char self[PATH_MAX], *slash;
+	ssize_t n;
+
+	/* The path the link names, not /proc/self/exe itself: under valgrind
+	 * that is valgrind's tool, not qmailctl. */
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n < 0)
+		return -1;
+	self[n] = 0;
+	if (!(slash = strrchr(self, '/'))) {
+		errno = ENOENT;
+		return -1;
+	}
+	*slash = 0;
+	if ((size_t)snprintf(buf, size, "%s/%s", self, prog) >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 double proc_uptime(unsigned long long start)
 {
 	char buf[128];

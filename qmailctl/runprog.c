@@ -28,8 +28,13 @@ struct linebuf {
 static _Noreturn void child(const struct runprog *r, int out, int err)
 {
 	int null = open("/dev/null", O_RDWR);
+	sigset_t none;
 
-	signal(SIGPIPE, SIG_DFL);       /* qmailctl ignores it */
+	/* qmailctl ignores SIGPIPE; the supervisor blocks what its signalfd
+	 * reads: the program gets neither */
+	signal(SIGPIPE, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	umask(022);
 	if (null < 0 || dup2(r->fd_in >= 0 ? r->fd_in : null, 0) < 0 ||
 	    dup2(out >= 0 ? out : null, 1) < 0 || dup2(err, 2) < 0)

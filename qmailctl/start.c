@@ -48,6 +48,18 @@ static int resolve_programs(struct unit *u, char paths[EL_MAX][PATH_MAX])
 	return EXIT_OK;
 }
 
+/* The supervisor is a program of its own, installed beside qmailctl. */
+static int supervisor_installed(struct unit *u)
+{
+	char prog[PATH_MAX] = SUPERVISE_PROG;
+
+	if (supervise_program(prog, sizeof prog) == 0)
+		return EXIT_OK;
+	sayerr(u, "%s is not installed beside qmailctl (%s: %s)",
+	    SUPERVISE_PROG, prog, strerror(errno));
+	return EXIT_NOT_INSTALLED;
+}
+
 /* A previous run may have left pidfiles of dead processes, or a logger
  * still draining sessions of a dead server: clear them so the new start
  * owns every pidfile it writes. */
@@ -194,6 +206,8 @@ static int prepare(struct unit *u, char paths[EL_MAX][PATH_MAX],
 
 	if ((rc = clear_leftovers(u)) != EXIT_OK ||
 	    (rc = resolve_programs(u, paths)) != EXIT_OK ||
+	    ((foreground || u->svc->sup.restart) &&
+	    (rc = supervisor_installed(u)) != EXIT_OK) ||
 	    (rc = preflight(u)) != EXIT_OK ||
 	    (rc = prepare_cgroup(u, foreground)) != EXIT_OK)
 		return rc;
@@ -209,6 +223,8 @@ static int adopt_locked(struct unit *u)
 	char took[32];
 	int rc;
 
+	if ((rc = supervisor_installed(u)) != EXIT_OK)
+		return rc;
 	memset(&st, 0, sizeof st);
 	st.log_err = -1;
 	st.t0 = clock_ms();

@@ -2,8 +2,10 @@
  * Every signal to it goes through the handle that unit_observe() opened
  * after checking its recorded identity. */
 #include "supervise.h"
+#include "cgroup.h"
 #include "clock.h"
 #include "msg.h"
+#include "proc.h"
 #include "report.h"
 #include "rundir.h"
 #include "supstate.h"
@@ -29,32 +31,36 @@
 /* zap waits this long for the supervisor to say it holds. */
 #define HOLD_WAIT_MS 1000
 
-/* Becomes qmailctl-supervise NAME, with the site config by an absolute
- * path and in "/", so that no directory of the caller's is kept busy.
- * Returns only if the exec failed. */
+int supervise_program(char *buf, size_t size)
+{
+	if (proc_self_sibling(SUPERVISE_PROG, buf, size) < 0)
+		return -1;
+	return access(buf, X_OK);
+}
+
+/* Becomes qmailctl-supervise NAME (the program beside this one), with the
+ * site config by an absolute path and in "/", so that no directory of the
+ * caller's is kept busy.  Returns only if the exec failed. */
 static void exec_self(struct unit *u)
 {
-	char tmo[32], self[PATH_MAX], conf[PATH_MAX];
+	char tmo[32], prog[PATH_MAX], conf[PATH_MAX],
+	    digest[CGROUP_DIGEST_HEX + 1];
 	char *argv[3];
-	ssize_t n;
 
+	if (supervise_program(prog, sizeof prog) < 0)
+		return;
 	if (realpath(u->site->file, conf))
 		setenv("QMAILCTL_CONF", conf, 1);
 	if (chdir("/") < 0)
 		return;
 	snprintf(tmo, sizeof tmo, "%ld", u->opts->timeout_ms);
 	setenv(SUPERVISE_TIMEOUT_ENV, tmo, 1);
+	if (cgroup_site_digest_of(u->rundir->path, digest) == 0)
+		setenv(SUPERVISE_SITE_DIGEST_ENV, digest, 1);
 	argv[0] = SUPERVISE_PROG;
 	argv[1] = (char *)u->svc->name;
 	argv[2] = NULL;
-	/* This binary, by its path: exec of /proc/self/exe would run a
-	 * valgrind's own tool instead of qmailctl under it. */
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n > 0) {
-		self[n] = 0;
-		execv(self, argv);
-	}
-	execv("/proc/self/exe", argv);
+	execv(prog, argv);
 }
 
 /* The daemon: a session of its own, /dev/null for fds 0-2, and the
@@ -77,6 +83,8 @@ static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
 	if (adopt)
 		setenv(SUPERVISE_ADOPT_ENV, "1", 1);
 	exec_self(u);
+	dprintf(sock, "failed unable to run %s: %s\n", SUPERVISE_PROG,
+	    strerror(errno));
 	_exit(EXIT_FAILED);
 }
 

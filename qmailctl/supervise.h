@@ -17,9 +17,17 @@
 #define SUPERVISE_FOREGROUND_ENV "QMAILCTL_SUPERVISE_FOREGROUND"
 /* Set (to "1"): adopt what runs instead of spawning (adopt.h). */
 #define SUPERVISE_ADOPT_ENV "QMAILCTL_SUPERVISE_ADOPT"
+/* The digest of a hashed site name, which the supervisor cannot compute
+ * (cgroup.h; supervise/nossl.c). */
+#define SUPERVISE_SITE_DIGEST_ENV "QMAILCTL_SUPERVISE_SITE_DIGEST"
 
-/* main() of a qmailctl whose argv[0] is "qmailctl-supervise". */
+/* main() of qmailctl-supervise (supervise/main.c), the program beside
+ * qmailctl that start execs as a service's supervisor. */
 int supervise_main(int argc, char **argv);
+
+/* The supervisor's program, beside this one, into buf: 0 if it is there
+ * and executable, else -1 with errno. */
+int supervise_program(char *buf, size_t size);
 
 /* start: forks the supervisor in a session of its own, reads its report
  * until the service is ready or deadline.  0 when ready (u observed

@@ -211,6 +211,15 @@ s_client() {
 	printf "$_in" | timeout 10 openssl s_client -quiet "$@" 2>/dev/null
 }
 
+# own_qmailctl: this run's own copy of qmailctl and of the supervisor
+# beside it, in $T: other builds in the tree may replace the binaries
+# under a long test (exit 126, "Permission denied").
+own_qmailctl() {
+	cp "$QMAILCTL" "$T/qmailctl" &&
+		cp "${QMAILCTL%/*}/qmailctl-supervise" "$T/qmailctl-supervise" &&
+		QMAILCTL=$T/qmailctl
+}
+
 # q ARGS: qmailctl on the test site.
 q() { "$QMAILCTL" -f "$T/qmailctl.conf" "$@"; }
 

@@ -22,9 +22,7 @@
 # line (fixtures/psite), never by the name of a shared program.
 . "$TESTS/lib.sh"
 
-# A copy of qmailctl for this run: other builds in the tree may replace
-# the binary under a long test (exit 126, "Permission denied").
-cp "$QMAILCTL" "$T/qmailctl" && QMAILCTL=$T/qmailctl
+own_qmailctl
 
 SECS=${CONC_SECONDS:-60}
 LOOPS=${CONC_LOOPS:-8}

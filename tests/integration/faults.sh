@@ -26,9 +26,7 @@
 # $T/bin, the loggers write under $T/log.  Never by a shared program's name.
 . "$TESTS/lib.sh"
 
-# A copy of qmailctl for this run: other builds in the tree may replace
-# the binary under a long test (exit 126, "Permission denied").
-cp "$QMAILCTL" "$T/qmailctl" && QMAILCTL=$T/qmailctl
+own_qmailctl
 
 N=${FAULTS_N:-200}
 N2=${FAULTS_ZAP_N:-40}

@@ -21,6 +21,7 @@ dir_modes() { (cd "$R" && find . -mindepth 1 -type d -printf '%m %p\n' | sort); 
 expected() {
 	{
 		echo "755 ./usr/sbin/qmailctl"
+		echo "755 ./usr/sbin/qmailctl-supervise"
 		echo "755 ./usr/sbin/pido"
 		echo "755 ./usr/sbin/hi-q"
 		echo "755 ./usr/sbin/hi-q-spamlevel"

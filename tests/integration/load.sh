@@ -15,9 +15,7 @@
 # line (the stand-in daemon runs from a copy in $T/bin).
 . "$TESTS/lib.sh"
 
-# A copy of qmailctl for this run: other builds in the tree may replace
-# the binary under a long test (exit 126, "Permission denied").
-cp "$QMAILCTL" "$T/qmailctl" && QMAILCTL=$T/qmailctl
+own_qmailctl
 
 K=${LOAD_SESSIONS:-40}
 HOLD=${LOAD_HOLD:-30}

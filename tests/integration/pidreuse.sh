@@ -32,9 +32,7 @@ if [ -z "${QMAILCTL_SUBREAPED:-}" ]; then
 fi
 . "$TESTS/lib.sh"
 
-# A copy of qmailctl for this run: other builds in the tree may replace
-# the binary under a long test (exit 126, "Permission denied").
-cp "$QMAILCTL" "$T/qmailctl" && QMAILCTL=$T/qmailctl
+own_qmailctl
 
 N=${PIDREUSE_N:-100}
 
