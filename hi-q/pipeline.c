@@ -21,13 +21,12 @@
  * that stop hi-q), in one poll loop that also carries the envelope and
  * keeps the deadlines: each filter's own and the whole message's.  Every
  * pid signalled is a child not yet reaped, so it cannot have been reused. */
-#include "hiq.h"
+#include "run.h"
 
 #include "clock.h"
 #include "msg.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,19 +45,7 @@
  * than this is not a mail program. */
 #define ENVELOPE_MAX (64L * 1024 * 1024)
 
-struct run {
-	struct hiq *h;
-	int sigfd;
-	int env_in;             /* our fd 1; -1 once read to its end */
-	int env_out;            /* the queue's fd 1; -1 once closed */
-	int text_fd;            /* the queue's fd 6, read end */
-	char *env;              /* the envelope, as read from fd 1 */
-	size_t env_len, env_size, env_off;  /* env_off: bytes written */
-	long long deadline;
-	int failed;
-};
-
-static void set_error(struct run *r, const char *what)
+void run_error(struct run *r, const char *what)
 {
 	struct hiq *h = r->h;
 
@@ -70,196 +57,13 @@ static void set_error(struct run *r, const char *what)
 	r->failed = 1;
 }
 
-static void set_cause(struct run *r, enum cause c, size_t filter)
+void run_cause(struct run *r, enum cause c, size_t filter)
 {
 	if (!r->failed) {
 		r->h->cause = c;
 		r->h->cause_filter = filter;
 	}
 	r->failed = 1;
-}
-
-/* ---- starting a stage ---- */
-
-/* What close_range(CLOSE_RANGE_CLOEXEC) does, for kernels before 5.11. */
-static void cloexec_all(void)
-{
-	long max = sysconf(_SC_OPEN_MAX);
-	int fd;
-
-	if (max < 0 || max > 1 << 20)
-		max = 1 << 20;
-	for (fd = 3; fd < max; fd++)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
-
-/* In the child: the descriptors into place, everything else closed on
- * exec (fd 6 of qmail-smtpd first: it waits for that pipe's end before
- * it reads our exit code), the signal state a program expects; then the
- * program.  On failure, errno goes back on rep. */
-static _Noreturn void child(char **argv, const int *from, const int *to,
-    int n, int rep)
-{
-	sigset_t none;
-	int tmp[3], i, err;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* qmail-smtpd ignores SIGPIPE, and an ignored signal stays ignored
-	 * across exec: a filter gets the default, as in a shell pipeline. */
-	signal(SIGPIPE, SIG_DFL);
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		cloexec_all();
-	/* Copies above every target first, so no dup2 overwrites a source. */
-	for (i = 0; i < n; i++)
-		if ((tmp[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)
-			goto fail;
-	for (i = 0; i < n; i++)
-		if (dup2(tmp[i], to[i]) < 0)
-			goto fail;
-	execv(argv[0], argv);
-fail:
-	err = errno;
-	(void)!write(rep, &err, sizeof err);
-	_exit(127);
-}
-
-/* Starts st with from[i] on fd to[i].  0: it runs.  1: it could not start
- * (st->why says why; the child is reaped).  -1: a system error here. */
-static int start_stage(struct run *r, struct stage *st, const int *from,
-    const int *to, int n)
-{
-	int rep[2], err;
-	ssize_t got;
-	pid_t pid;
-
-	if (pipe2(rep, O_CLOEXEC) < 0)
-		return set_error(r, "unable to make a pipe"), -1;
-	pid = fork();
-	if (pid < 0) {
-		close(rep[0]);
-		close(rep[1]);
-		return set_error(r, "unable to fork"), -1;
-	}
-	if (pid == 0)
-		child(st->argv, from, to, n, rep[1]);
-	close(rep[1]);
-	st->start_ms = clock_ms();
-	do
-		got = read(rep[0], &err, sizeof err);
-	while (got < 0 && errno == EINTR);
-	close(rep[0]);
-	if (got != (ssize_t)sizeof err) {
-		st->pid = pid;
-		st->verdict = V_RUNNING;
-		return 0;
-	}
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	st->end_ms = clock_ms();
-	snprintf(st->why, sizeof st->why, "unable to run %s: %s", st->argv[0],
-	    strerror(err));
-	return 1;
-}
-
-/* Each filter reads what the one before it wrote.  A filter that cannot
- * start is skipped (its input goes to the next one: nothing was read)
- * when its file says so.  *in is left on the queue's input. */
-static int start_filters(struct run *r, int *in)
-{
-	struct hiq *h = r->h;
-	size_t i;
-	int p[2], from[2], to[2] = { 0, 1 }, rc;
-
-	for (i = 0; i < h->nfilters; i++) {
-		struct stage *f = &h->filter[i];
-
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return set_error(r, "unable to make a pipe"), -1;
-		from[0] = *in;
-		from[1] = p[1];
-		rc = start_stage(r, f, from, to, 2);
-		close(p[1]);
-		if (rc == 0) {
-			if (*in != 0)
-				close(*in);
-			*in = p[0];
-			continue;
-		}
-		close(p[0]);
-		if (rc < 0)
-			return -1;
-		if (f->on_failure == FAIL_SKIP) {
-			f->verdict = V_SKIPPED;
-			continue;
-		}
-		f->verdict = V_NOSTART;
-		set_cause(r, CAUSE_FILTER, i);
-		return -1;
-	}
-	return 0;
-}
-
-/* The queue: the last filter's output on fd 0, the envelope pipe on fd 1
- * (hi-q writes it only when every filter has passed), a pipe of its own
- * on fd 6 for the reply text of an exit 82, which hi-q passes on. */
-static int start_queue(struct run *r, int in)
-{
-	struct stage *q = &r->h->queue;
-	int env[2], text[2], from[3], to[3] = { 0, 1, 6 }, rc;
-
-	if (pipe2(env, O_CLOEXEC) < 0)
-		return set_error(r, "unable to make a pipe"), -1;
-	if (pipe2(text, O_CLOEXEC) < 0) {
-		close(env[0]);
-		close(env[1]);
-		return set_error(r, "unable to make a pipe"), -1;
-	}
-	from[0] = in;
-	from[1] = env[0];
-	from[2] = text[1];
-	rc = start_stage(r, q, from, to, 3);
-	close(env[0]);
-	close(text[1]);
-	r->env_out = env[1];
-	r->text_fd = text[0];
-	if (rc > 0) {
-		/* Its verdict says why; the caller gets 81. */
-		q->verdict = V_NOSTART;
-		set_cause(r, CAUSE_ERROR, 0);
-		return -1;
-	}
-	if (rc < 0)
-		return -1;
-	/* Ours alone: non-blocking, so a stuck queue cannot stop the loop
-	 * from keeping the deadlines. */
-	fcntl(r->env_out, F_SETFL, O_NONBLOCK);
-	fcntl(r->text_fd, F_SETFL, O_NONBLOCK);
-	return 0;
-}
-
-/* fd 0 stays the message's: hi-q lets go of it once the first stage has
- * it, so a stage that dies gives the writer EPIPE rather than a pipe
- * that never drains. */
-static void let_go_of_input(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0 && fd != 0) {
-		dup2(fd, 0);
-		close(fd);
-	}
-}
-
-static void start_all(struct run *r)
-{
-	int in = 0;
-
-	if (start_filters(r, &in) == 0)
-		start_queue(r, in);
-	if (in != 0)
-		close(in);
-	let_go_of_input();
 }
 
 /* ---- watching ---- */
@@ -300,7 +104,7 @@ static void filter_exited(struct run *r, size_t i, int status)
 		return;         /* we ended it, and said why */
 	f->verdict = classify(f, status);
 	if (f->verdict != V_PASS)
-		set_cause(r, CAUSE_FILTER, i);
+		run_cause(r, CAUSE_FILTER, i);
 }
 
 static void queue_exited(struct run *r, int status)
@@ -314,7 +118,7 @@ static void queue_exited(struct run *r, int status)
 	/* An exit before the whole envelope went in is the queue's own
 	 * refusal (or a queue that cannot have queued anything). */
 	if (!r->h->envelope_given)
-		set_cause(r, CAUSE_QUEUE, 0);
+		run_cause(r, CAUSE_QUEUE, 0);
 }
 
 /* Reaps every child that has exited, and records how. */
@@ -363,7 +167,7 @@ static void read_signals(struct run *r)
 			continue;       /* the queue decides now */
 		if (!r->failed)
 			r->h->signal = (int)si.ssi_signo;
-		set_cause(r, CAUSE_SIGNAL, 0);
+		run_cause(r, CAUSE_SIGNAL, 0);
 	}
 	reap(r, WNOHANG);
 }
@@ -397,11 +201,11 @@ static void check_deadlines(struct run *r)
 		if (f->verdict == V_RUNNING && f->timeout_ms &&
 		    now >= f->start_ms + f->timeout_ms) {
 			f->verdict = V_TIMEOUT;
-			set_cause(r, CAUSE_FILTER, i);
+			run_cause(r, CAUSE_FILTER, i);
 		}
 	}
 	if (now >= r->deadline)
-		set_cause(r, CAUSE_TIMEOUT, 0);
+		run_cause(r, CAUSE_TIMEOUT, 0);
 }
 
 /* ---- the envelope ---- */
@@ -421,7 +225,7 @@ static void read_envelope(struct run *r)
 	if (r->env_len == r->env_size) {
 		if (r->env_size >= (size_t)ENVELOPE_MAX) {
 			errno = EFBIG;
-			return set_error(r, "unable to read the envelope");
+			return run_error(r, "unable to read the envelope");
 		}
 		r->env_size = r->env_size ? 2 * r->env_size : 4096;
 		r->env = xrealloc(r->env, r->env_size);
@@ -430,7 +234,7 @@ static void read_envelope(struct run *r)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n < 0)
-		return set_error(r, "unable to read the envelope");
+		return run_error(r, "unable to read the envelope");
 	if (n == 0)
 		r->env_in = -1;
 	r->env_len += (size_t)n;
@@ -479,7 +283,7 @@ static void loop(struct run *r)
 		n = p[1].fd >= 0 ? 2 : 1;
 		wait_ms = h->envelope_given ? -1 : clock_left(next_deadline(r));
 		if (poll(p, n, wait_ms) < 0 && errno != EINTR) {
-			set_error(r, "unable to poll");
+			run_error(r, "unable to poll");
 			break;
 		}
 		if (p[0].revents)
@@ -566,10 +370,10 @@ static int open_signals(struct run *r)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return set_error(r, "unable to block signals"), -1;
+		return run_error(r, "unable to block signals"), -1;
 	r->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (r->sigfd < 0)
-		return set_error(r, "unable to make a signalfd"), -1;
+		return run_error(r, "unable to make a signalfd"), -1;
 	return 0;
 }
 
@@ -595,7 +399,7 @@ void hiq_run(struct hiq *h)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	if (open_signals(&r) == 0) {
-		start_all(&r);
+		run_start_all(&r);
 		loop(&r);
 	}
 	finish(&r);
