@@ -5,6 +5,7 @@
 #include "run.h"
 
 #include "clock.h"
+#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,18 +14,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* What close_range(CLOSE_RANGE_CLOEXEC) does, for kernels before 5.11. */
-static void cloexec_all(void)
-{
-	long max = sysconf(_SC_OPEN_MAX);
-	int fd;
-
-	if (max < 0 || max > 1 << 20)
-		max = 1 << 20;
-	for (fd = 3; fd < max; fd++)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
-}
 
 /* In the child: the descriptors into place, everything else closed on
  * exec (fd 6 of qmail-smtpd first: it waits for that pipe's end before
@@ -41,8 +30,7 @@ static _Noreturn void child(char **argv, const int *from, const int *to,
 	/* qmail-smtpd ignores SIGPIPE, and an ignored signal stays ignored
 	 * across exec: a filter gets the default, as in a shell pipeline. */
 	signal(SIGPIPE, SIG_DFL);
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		cloexec_all();
+	proc_cloexec_all();
 	/* Copies above every target first, so no dup2 overwrites a source. */
 	for (i = 0; i < n; i++)
 		if ((tmp[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)

@@ -2,6 +2,7 @@
  * comes (see runprog.h). */
 #include "runprog.h"
 #include "clock.h"
+#include "proc.h"
 #include "report.h"
 
 #include <errno.h>
@@ -13,10 +14,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 /* The stdout line being assembled. */
 struct linebuf {
@@ -39,7 +36,7 @@ static _Noreturn void child(const struct runprog *r, int out, int err)
 	if (null < 0 || dup2(r->fd_in >= 0 ? r->fd_in : null, 0) < 0 ||
 	    dup2(out >= 0 ? out : null, 1) < 0 || dup2(err, 2) < 0)
 		_exit(111);
-	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+	proc_cloexec_all();
 	execve(r->prog, r->argv, r->envp);
 	dprintf(2, "unable to run %s: %s\n", r->prog, strerror(errno));
 	_exit(111);

@@ -15,10 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 /* What the child sends up the close-on-exec pipe when a step fails. */
 struct spawn_error {
 	int err;                /* 0: what is the whole reason */
@@ -121,9 +117,7 @@ static _Noreturn void child(const struct spawn_req *rq, int report,
 		    errno, 0);
 	/* Whatever else we hold (a caller's pipe, a lock) must not live on
 	 * in a daemon: it would keep pipes open and locks held forever. */
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS)
-		child_fail(report, "unable to mark descriptors close-on-exec",
-		    errno, 0);
+	proc_cloexec_all();
 	if (!in_cgroup && rq->cgroup && rq->cgroup[0] &&
 	    cgroup_enter(rq->cgroup) < 0) {
 		snprintf(why, sizeof why, "unable to enter cgroup %s",
