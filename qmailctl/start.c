@@ -115,21 +115,29 @@ static int delegated_cgroup(struct unit *u, char *path, size_t size)
 {
 	char base[PATH_MAX], self[PATH_MAX + 16];
 	struct err e;
+	int entered;
 
 	if (cgroup_delegated_base(base, sizeof base) < 0)
 		return -1;
+	/* Said, not only with -v: zap then reaches less than it should. */
 	snprintf(self, sizeof self, "%s/supervise", base);
-	if ((size_t)snprintf(path, size, "%s/server", base) >= size ||
-	    cgroup_create(self) < 0 || cgroup_enter(self) < 0) {
-		sayv(u, "unable to use the delegated cgroup %s (%s): zap will "
-		    "use the process group", base, strerror(errno));
+	if ((size_t)snprintf(path, size, "%s/server", base) >= size) {
+		errno = ENAMETOOLONG;
+		entered = -1;
+	} else
+		entered = cgroup_create(self) < 0 ? -1 : cgroup_enter(self);
+	if (entered < 0) {
+		preflight_warn(u, "unable to use the delegated cgroup %s (%s): "
+		    "zap will use the process group", base, strerror(errno));
 		path[0] = 0;
-		return 0;
-	}
-	if (cgroup_create(path) < 0 || cgroup_record(u->rundir->fd,
-	    u->rundir->path, u->svc->name, path, &e) < 0) {
-		sayv(u, "unable to create cgroup %s (%s): zap will use the "
-		    "process group", path, strerror(errno));
+	} else if (cgroup_create(path) < 0) {
+		preflight_warn(u, "unable to create cgroup %s (%s): zap will "
+		    "use the process group", path, strerror(errno));
+		path[0] = 0;
+	} else if (cgroup_record(u->rundir->fd, u->rundir->path,
+	    u->svc->name, path, &e) < 0) {
+		preflight_warn(u, "%s: zap will use the process group", e.text);
+		cgroup_remove(path);
 		path[0] = 0;
 	}
 	return 0;
@@ -231,8 +239,9 @@ static int adopt_locked(struct unit *u)
 	rc = supervise_adopt(u, st.t0 + unit_timeout(u,
 	    u->svc->start_timeout_ms), &st);
 	if (rc == -1) {
-		sayerr(u, "unable to put it under a new %s: %s (what runs is "
-		    "left running, unsupervised)", SUPERVISE_PROG, st.why);
+		sayerr(u, "unable to put it under a new %s: %s (%s)",
+		    SUPERVISE_PROG, st.why, run->state == EL_ALIVE ? "what runs "
+		    "is left running, unsupervised" : "the service is down");
 		return EXIT_FAILED;
 	}
 	if (rc == -2) {

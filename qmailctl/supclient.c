@@ -28,8 +28,10 @@
 /* Taking a failed start down: the server's TERM grace, KILL, and the
  * logger's drain (launch.h) with room to spare. */
 #define TAKEDOWN_MS (4 * ABORT_GRACE_MS + 2 * LOG_DRAIN_MS)
-/* zap waits this long for the supervisor to say it holds. */
-#define HOLD_WAIT_MS 1000
+/* zap waits this long for the supervisor to say it holds: it may be
+ * ending a dead server's group first (launch_end_group: two grace
+ * periods) before it reads the signal. */
+#define HOLD_WAIT_MS (2 * ABORT_GRACE_MS + 500)
 
 int supervise_program(char *buf, size_t size)
 {
@@ -69,7 +71,7 @@ static void exec_self(struct unit *u)
 static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
 {
 	char fd[16];
-	int null = open("/dev/null", O_RDWR);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	setsid();
 	if (null >= 0) {
@@ -77,6 +79,10 @@ static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
 		dup2(null, 1);
 		dup2(null, 2);
 	}
+	/* A daemon keeps nothing of its caller's but the report socket: an
+	 * inherited pipe (a make jobserver's, an ssh session's) would be
+	 * held open as long as the service runs. */
+	proc_cloexec_all();
 	fcntl(sock, F_SETFD, 0);
 	snprintf(fd, sizeof fd, "%d", sock);
 	setenv(SUPERVISE_FD_ENV, fd, 1);
@@ -93,7 +99,9 @@ void supervise_exec_foreground(struct unit *u)
 	char fd[16];
 
 	/* The service's lock stays held across the exec until the first
-	 * start is confirmed, as a start's worker holds it. */
+	 * start is confirmed, as a start's worker holds it; nothing else of
+	 * ours or of the service manager's beyond fds 0-2. */
+	proc_cloexec_all();
 	if (u->lock >= 0)
 		fcntl(u->lock, F_SETFD, 0);
 	snprintf(fd, sizeof fd, "%d", u->lock);
@@ -179,8 +187,10 @@ static int read_report(struct unit *u, int sock, long long deadline,
 }
 
 /* What an adopting supervisor leaves when it fails: itself.  It is
- * killed, not TERMed (TERM would stop the service); the elements are left
- * as they were, unsupervised. */
+ * killed, not TERMed (TERM would stop the service).  What runs then is
+ * left running, unsupervised: the elements it found, or those it had
+ * restarted already; if it gave the service up, nothing runs.  Its state
+ * file stays, so that status says which (unsupervised, or failed). */
 static void end_adopter(struct unit *u)
 {
 	struct element *sup = &u->sup;
@@ -189,7 +199,8 @@ static void end_adopter(struct unit *u)
 	if (sup->state == EL_ALIVE &&
 	    wait_handles(&sup->handle, 1, TAKEDOWN_MS) > 0)
 		proc_signal(sup->handle, SIGKILL);
-	supervise_forget(u);
+	unit_forget(u, sup);
+	unit_observe(u);
 }
 
 /* start and adopt: fork the supervisor, read its report. */
@@ -199,7 +210,12 @@ static int launch(struct unit *u, int adopt, long long deadline,
 	int sv[2], rc;
 	pid_t pid;
 
-	supervise_forget(u);
+	/* an adopter's predecessor's state says "unsupervised" until the
+	 * adopter writes its own */
+	if (adopt)
+		unit_forget(u, &u->sup);
+	else
+		supervise_forget(u);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(st->why, sizeof st->why, "unable to create a socket "
 		    "pair: %s", strerror(errno));

@@ -1,8 +1,9 @@
 /* supervise.c: qmailctl-supervise NAME, the parent of a service's server
  * and logger, which restarts whichever exits without being asked.
  *
- * start (supclient.c) forks it in a session of its own and execs qmailctl
- * with argv[0] "qmailctl-supervise", so `ps` shows which service it keeps.
+ * start (supclient.c) forks it in a session of its own and execs it, a
+ * program beside qmailctl (supervise/main.c), so `ps` shows which service
+ * it keeps.
  * It holds both ends of the pipe between server and logger for its whole
  * life: either element can be restarted while the other keeps the pipe,
  * and no line is lost or read twice (daemontools' and runit's design).
@@ -15,8 +16,10 @@
  *   SIGTERM  stop: no restart from now on (a pending one is dropped), TERM
  *            and CONT the server, wait for its group, close the pipe so the
  *            logger drains and exits, remove the pidfiles, exit 0.
- *   SIGUSR1  hold: restart nothing any more (zap sends it before it kills
- *            the group; its TERM comes after).
+ *   SIGUSR1  hold: restart nothing (zap sends it before it kills the
+ *            group; its TERM comes after).  A hold that no TERM follows
+ *            (its zap died, or the signal was stray) ends by itself after
+ *            the zap grace and HOLD_SLACK_MS: what exited is restarted.
  * Restart policy: backoff.h.  When it gives the service up, the whole
  * service is taken down, NAME.state says "failed" and why, and the
  * supervisor exits.
@@ -29,8 +32,6 @@
  * stderr (the journal), and systemd is told through sd_notify: READY=1
  * once the probe answers, STATUS= at each change of state, STOPPING=1. */
 #include "supervisor.h"
-#include "adopt.h"
-#include "cgroup.h"
 #include "clock.h"
 #include "group.h"
 #include "launch.h"
@@ -42,7 +43,6 @@
 #include "rundir.h"
 #include "sdnotify.h"
 #include "service.h"
-#include "spawn.h"
 #include "supstate.h"
 
 #include <errno.h>
@@ -53,7 +53,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -62,6 +61,10 @@
 /* A stop waits for the server as long as it takes (stop's own timeout
  * is the worker's, and past it zap ends the group): a day is forever. */
 #define STOP_WAIT_MS 86400000L
+/* zap's hold lasts the zap grace and this: zap, once the hold is said,
+ * TERMs the group, waits the grace, KILLs and confirms (ZAP_CONFIRM_MS,
+ * 5 s at most), then TERMs us. */
+#define HOLD_SLACK_MS 10000
 
 /* A line into the service's log (fd 2 is the pipe's write end), but only
  * while no server runs: a server may write a line in pieces (stdio's
@@ -251,6 +254,26 @@ void sup_retry(struct sup *s, int which, const char *why)
 	schedule(s, which);
 }
 
+/* An element that exited unasked: its restart scheduled (or the service
+ * given up). */
+static void element_gone(struct sup *s, int which)
+{
+	struct element *e = &s->u.el[which];
+
+	s->st.last_exit_at = (long long)time(NULL);
+	/* restart = no (only in the foreground: start supervises only
+	 * services that restart): the service ends, its manager decides. */
+	if (!s->svc.sup.restart)
+		fail(s, "%s (restart = no)", s->st.last_exit);
+	/* Nothing of the old server may run beside the new one. */
+	if (which == EL_RUN)
+		launch_end_group(&s->u);
+	pidfile_remove_if_at(s->rundir.fd, el_pidname(e), &e->id);
+	e->state = EL_ABSENT;
+	count_exit(s);
+	schedule(s, which);
+}
+
 /* An element's pidfd became readable. */
 static void element_down(struct sup *s, int which)
 {
@@ -273,26 +296,50 @@ static void element_down(struct sup *s, int which)
 	e->state = EL_DEAD;
 	if (s->hold)
 		return;
-	s->st.last_exit_at = (long long)time(NULL);
-	/* restart = no (only in the foreground: start supervises only
-	 * services that restart): the service ends, its manager decides. */
-	if (!s->svc.sup.restart)
-		fail(s, "%s (restart = no)", s->st.last_exit);
-	/* Nothing of the old server may run beside the new one. */
-	if (which == EL_RUN)
-		launch_end_group(&s->u);
-	pidfile_remove_if_at(s->rundir.fd, el_pidname(e), &e->id);
-	e->state = EL_ABSENT;
-	count_exit(s);
-	schedule(s, which);
+	element_gone(s, which);
 }
 
-/* Confirms the service by its probe, as start does.  A probe that does
- * not answer while the processes live is reported (state "starting" with
- * its reason), not acted upon. */
-void sup_confirm(struct sup *s)
+/* A hold that ended with no TERM: what exited meanwhile is restarted,
+ * and so is what was waiting for its restart when the hold came. */
+static void release_hold(struct sup *s)
+{
+	int i;
+
+	s->hold = 0;
+	s->hold_until = 0;
+	sup_save_state(s, "up");
+	for (i = 0; i < s->u.nel; i++)
+		if (s->u.el[i].state == EL_DEAD)
+			element_gone(s, i);
+		else if (s->u.el[i].state == EL_ABSENT)
+			schedule(s, i);
+}
+
+/* How element i exited, when the readiness wait reaped it (element_down
+ * then finds no child to wait for): the wait's reason if it names this
+ * element, else that it exited. */
+static void note_reaped(struct sup *s, int i, const char *why)
+{
+	const struct element *e = &s->u.el[i];
+	char who[sizeof s->reaped[i]];
+
+	snprintf(who, sizeof who, "%s%s %d ", i == EL_LOG ? "logger " : "",
+	    e->program, (int)e->id.pid);
+	if (!strncmp(why, who, strlen(who)))
+		snprintf(s->reaped[i], sizeof s->reaped[i], "%.*s",
+		    (int)sizeof s->reaped[i] - 1, why);
+	else
+		snprintf(s->reaped[i], sizeof s->reaped[i], "%s %d exited",
+		    e->program, (int)e->id.pid);
+}
+
+/* Confirms the service by its probe, as start does, within timeout_ms.
+ * A probe that does not answer while the processes live is reported
+ * (state "starting" with its reason), not acted upon. */
+void sup_confirm(struct sup *s, long timeout_ms)
 {
 	struct started st;
+	pid_t child[EL_MAX];
 	int i, rc;
 
 	memset(&st, 0, sizeof st);
@@ -300,8 +347,9 @@ void sup_confirm(struct sup *s)
 	st.t0 = clock_ms();
 	s->st.reason[0] = 0;
 	sup_save_state(s, "starting");
-	rc = launch_wait_ready(&s->u, st.t0 + s->svc.start_timeout_ms,
-	    s->sigfd, &st);
+	for (i = 0; i < s->u.nel; i++)
+		child[i] = s->u.el[i].child;
+	rc = launch_wait_ready(&s->u, st.t0 + timeout_ms, s->sigfd, &st);
 	if (rc == 0) {
 		sup_save_state(s, "up");
 		return;
@@ -309,8 +357,8 @@ void sup_confirm(struct sup *s)
 	if (rc == -2)
 		return;         /* a signal: the loop acts on it */
 	for (i = 0; i < s->u.nel; i++)
-		snprintf(s->reaped[i], sizeof s->reaped[i], "%.*s",
-		    (int)sizeof s->reaped[i] - 1, st.why);
+		if (child[i] > 0 && s->u.el[i].child == 0)
+			note_reaped(s, i, st.why);
 	snprintf(s->st.reason, sizeof s->st.reason, "%.*s",
 	    (int)sizeof s->st.reason - 1, st.why);
 	sup_save_state(s, "starting");
@@ -322,7 +370,7 @@ static void restart_due(struct sup *s)
 	long long now = clock_ms();
 	int i, done = 0;
 
-	for (i = 0; i < s->u.nel; i++) {
+	for (i = 0; i < s->u.nel && !s->hold; i++) {
 		if (!backoff_take_due(&s->backoff, i, now))
 			continue;
 		s->st.restarts++;
@@ -338,8 +386,10 @@ static void restart_due(struct sup *s)
 		    (int)s->u.el[i].id.pid);
 		done = 1;
 	}
+	/* a restart is bounded by the service's own start_timeout; the -t
+	 * of the start that made us bounded only that start */
 	if (done && !backoff_pending(&s->backoff, s->u.nel))
-		sup_confirm(s);
+		sup_confirm(s, s->svc.start_timeout_ms);
 }
 
 static void on_signal(struct sup *s)
@@ -351,6 +401,8 @@ static void on_signal(struct sup *s)
 			stop(s);
 		if (si.ssi_signo == SIGUSR1 && !s->hold) {
 			s->hold = 1;
+			s->hold_until = clock_ms() + s->svc.zap_grace_ms +
+			    HOLD_SLACK_MS;
 			backoff_clear(&s->backoff);
 			s->st.wait_until = 0;
 			sup_save_state(s, "held");
@@ -360,7 +412,8 @@ static void on_signal(struct sup *s)
 
 static int next_timeout(const struct sup *s)
 {
-	long long next = backoff_next(&s->backoff, s->u.nel);
+	long long next = s->hold ? s->hold_until :
+	    backoff_next(&s->backoff, s->u.nel);
 
 	return next ? clock_left(next) : -1;
 }
@@ -373,6 +426,7 @@ _Noreturn void sup_loop(struct sup *s)
 	for (;;) {
 		pf[0].fd = s->sigfd;
 		pf[0].events = POLLIN;
+		pf[0].revents = 0;
 		for (i = 0; i < s->u.nel; i++) {
 			pf[i + 1].fd = s->u.el[i].handle;
 			pf[i + 1].events = POLLIN;
@@ -386,6 +440,11 @@ _Noreturn void sup_loop(struct sup *s)
 		for (i = 0; i < s->u.nel; i++)
 			if (pf[i + 1].revents && s->u.el[i].handle >= 0)
 				element_down(s, i);
+		/* A server's exit may have kept us seconds in its group's
+		 * end: a hold or a stop that came meanwhile goes first. */
+		on_signal(s);
+		if (s->hold && s->hold_until && clock_left(s->hold_until) == 0)
+			release_hold(s);
 		if (!s->hold)
 			restart_due(s);
 	}

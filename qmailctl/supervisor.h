@@ -28,6 +28,8 @@ struct sup {
 	int lock;                       /* its service lock, until up */
 	int console;                    /* its stderr, the journal */
 	int hold;                       /* restart nothing any more */
+	long long hold_until;           /* zap's hold ends by itself then;
+	                                 * 0: never (a stop, a failure) */
 	int adopt;                      /* take over what runs (adopt.h) */
 	struct backoff backoff;         /* when to restart, when to give up */
 	char reaped[EL_MAX][256];       /* how an element reaped by the
@@ -62,8 +64,9 @@ _Noreturn void sup_finish(struct sup *s, int code);
  * restart scheduled. */
 void sup_retry(struct sup *s, int which, const char *why);
 
-/* Confirms the service by its probe after a restart or a takeover. */
-void sup_confirm(struct sup *s);
+/* Confirms the service by its probe after a restart or a takeover,
+ * waiting at most timeout_ms. */
+void sup_confirm(struct sup *s, long timeout_ms);
 
 /* Keeps the service until stopped or given up. */
 _Noreturn void sup_loop(struct sup *s);

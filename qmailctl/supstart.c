@@ -154,7 +154,7 @@ static void adopted_start(struct sup *s)
 	sup_save_state(s, "starting");
 	take_over(s, &p);
 	report_spawned(s);
-	sup_confirm(s);
+	sup_confirm(s, unit_timeout(&s->u, s->svc.start_timeout_ms));
 	/* (a probe's reason is no exit status of an adopted element) */
 	for (i = 0; i < s->u.nel; i++)
 		if (!p.respawn[i])
@@ -242,8 +242,8 @@ static void setup(struct sup *s, const char *name)
 		}
 	s->env = unit_env(&s->u);
 	if (pidfile_write_self_at(s->rundir.fd, s->rundir.path,
-	    el_pidname(&s->u.sup), &e) < 0 ||
-	    proc_self_ident(&s->u.sup.id) < 0) {
+	    el_pidname(&s->u.sup), &e) < 0 || (proc_self_ident(&s->u.sup.id) < 0 &&
+	    err_sys(&e, "unable to read its own identity in /proc") < 0)) {
 		sup_report(s, "failed %s", e.text);
 		_exit(EXIT_FAILED);
 	}

@@ -80,20 +80,55 @@ static void report_zapped(struct unit *u, const struct zapped *z,
 		    total == 1 ? "" : "es", z->kill, took);
 }
 
-/* TERM, grace, KILL, confirm.  Returns the members left alive. */
+/* TERM, grace, KILL, confirm.  Returns the members left alive; the
+ * counts add up over calls. */
 static int kill_group(struct unit *u, const struct group_id *g,
     struct zapped *z)
 {
 	long grace = u->svc->zap_grace_ms;
 
-	z->found = group_count(g);
-	z->term = group_signal(g, SIGTERM, SIGCONT, NULL);
+	z->found += group_count(g);
+	z->term += group_signal(g, SIGTERM, SIGCONT, NULL);
 	if (group_wait_empty(g, clock_ms() + grace) == 0)
 		return 0;
-	z->kill = group_kill(g, &z->kill_refused);
+	z->kill += group_kill(g, &z->kill_refused);
 	/* A refused KILL will not be undone by waiting. */
 	return group_wait_empty(g, clock_ms() +
 	    (z->kill_refused ? 0 : ZAP_CONFIRM_MS));
+}
+
+/* The group of the server that runs now, as observed: killed. */
+static int kill_server(struct unit *u, struct zapped *z)
+{
+	struct group_id g;
+
+	if (!has_group(u))
+		return 0;
+	group_of(&u->el[EL_RUN].id, u->cgroup, &g);
+	if (u->cgroup[0])
+		sayv(u, "zapping cgroup %s", u->cgroup);
+	else
+		sayv(u, "zapping process group %d", (int)g.pgid);
+	z->escaped = group_escaped(&g, z->esc, ESCAPED_SHOWN);
+	return kill_group(u, &g, z);
+}
+
+/* A refused or failed KILL: what is left, said. */
+static int survivors(struct unit *u, int left, const struct zapped *z)
+{
+	if (left > 0 && z->kill_refused) {
+		sayerr(u, "%d process%s of the group still running: unable to "
+		    "send SIGKILL: %s", left, left == 1 ? "" : "es",
+		    strerror(z->kill_refused));
+		return 1;
+	}
+	if (left > 0) {
+		sayerr(u, "%d process%s of the group survived KILL after %d ms "
+		    "(uninterruptible sleep?)", left, left == 1 ? "" : "es",
+		    ZAP_CONFIRM_MS);
+		return 1;
+	}
+	return 0;
 }
 
 /* The logger exits on EOF once the last writer is gone; if something
@@ -119,41 +154,29 @@ int zap_locked(struct unit *u)
 {
 	struct element *run = &u->el[EL_RUN];
 	struct zapped z;
-	struct group_id g;
 	long long t0 = clock_ms();
-	int left = 0, i;
+	int i;
 
 	memset(&z, 0, sizeof z);
 	unit_observe(u);
 	z.kept = u->sup.state == EL_ALIVE ||
 	    (u->nel > 1 && u->el[EL_LOG].state == EL_ALIVE);
 	supervise_hold(u);      /* it restarts nothing from now on */
-	if (has_group(u)) {
-		group_of(&run->id, u->cgroup, &g);
-		if (u->cgroup[0])
-			sayv(u, "zapping cgroup %s", u->cgroup);
-		else
-			sayv(u, "zapping process group %d", (int)g.pgid);
-		z.escaped = group_escaped(&g, z.esc, ESCAPED_SHOWN);
-		left = kill_group(u, &g, &z);
-	}
-	if (left > 0 && z.kill_refused) {
-		sayerr(u, "%d process%s of the group still running: unable to "
-		    "send SIGKILL: %s", left, left == 1 ? "" : "es",
-		    strerror(z.kill_refused));
+	/* what runs now: a restart may have come before the hold did */
+	unit_observe(u);
+	if (survivors(u, kill_server(u, &z), &z))
 		return EXIT_FAILED;
-	}
-	if (left > 0) {
-		sayerr(u, "%d process%s of the group survived KILL after %d ms "
-		    "(uninterruptible sleep?)", left, left == 1 ? "" : "es",
-		    ZAP_CONFIRM_MS);
-		return EXIT_FAILED;
-	}
 	if (supervise_end(u) > 0) {
 		sayerr(u, "%s %d did not exit", SUPERVISE_PROG,
 		    (int)u->sup.id.pid);
 		return EXIT_FAILED;
 	}
+	/* A server it spawned before it read the hold, left behind when it
+	 * was ended: zap reaches that one too. */
+	unit_observe(u);
+	if (run->state == EL_ALIVE &&
+	    survivors(u, kill_server(u, &z), &z))
+		return EXIT_FAILED;
 	if (end_logger(u, z.escaped) > 0) {
 		sayerr(u, "logger %s %d did not exit", u->el[EL_LOG].program,
 		    (int)u->el[EL_LOG].id.pid);

@@ -61,6 +61,9 @@ kill_sup() {
 	kill -KILL "$_s"
 	wait_for 5 gone "$_s"
 }
+all_gone() { for _p in "$@"; do [ -n "$_p" ] && gone "$_p" || return 1; done; }
+# new_pid PIDFILE OLD: PIDFILE names a live process, and not OLD.
+new_pid() { same_process "$1" && [ "$(head -n 1 "$1")" != "$2" ]; }
 # orphan_and_start NAME: NAME started, its pids in run and log, its
 # supervisor killed, then start again, its output in $T/out and shown;
 # returns start's exit status.
@@ -89,8 +92,9 @@ done
 pipe=$(pipe_of "$run_smtp" 2)      # tcpserver logs on its stderr
 
 # --- the supervisors killed: what they kept runs on ------------------------
-kill_sup smtp && kill_sup count && kill_sup send
-check "the supervisors are gone" test -n "$old_sup_smtp" -a -n "$old_sup_count"
+kill_sup smtp; kill_sup count; kill_sup send
+# shellcheck disable=SC2154 # set by the eval above
+check "the supervisors are gone" all_gone "$old_sup_smtp" "$old_sup_count" "$old_sup_send"
 check "supervisor killed: an independent client still gets the greeting" greets
 q status smtp >"$T/st" 2>&1
 is_rc $? 0 "status exits 0"
@@ -170,7 +174,6 @@ sup=$(sup_pid send) spid=$(pid_of send)
 q zap send >"$T/out" 2>&1
 is_rc $? 0 "zap of an adopted service exits 0"
 sed 's/^/# /' "$T/out"
-all_gone() { for _p in "$@"; do gone "$_p" || return 1; done; }
 check "... its supervisor, server and logger are gone" all_gone "$sup" "$spid" "$log_send"
 sleep 1
 check "... and nothing came back" test -z "$(pidfiles_in "$T/run" | grep send)"
@@ -187,7 +190,7 @@ is_rc $? 0 "a logger killed while unsupervised: start exits 0"
 sed 's/^/# /' "$T/out"
 check "... says the logger was restarted, and why" grep -q "^smtp: logger restarted: multilog $log had exited\$" "$T/out"
 check "... the server was not restarted" test "$(pid_of smtp)" = "$run"
-check "... a new logger runs" sh -c "test \"\$(head -n 1 '$T/run/smtp.log.pid')\" != $log"
+check "... a new logger runs" new_pid "$T/run/smtp.log.pid" "$log"
 check "... on the server's pipe" test "$(pipe_of "$(pid_of smtp log)" 0)" = "$(pipe_of "$run" 2)"
 : >"$T/log/smtp/current"
 check "... and mail is served" greets
@@ -199,7 +202,7 @@ orphan_and_start deaf
 is_rc $? 0 "a server whose stdout and stderr are not the pipe: start exits 0"
 check "... says the server was restarted, and why" grep -q "^deaf: server restarted: its pipe could not be recovered: fd 2 of sleep $run is not the write end of a pipe\$" "$T/out"
 check "... the old server is gone" gone "$run"
-check "... a new one runs" sh -c "test \"\$(head -n 1 '$T/run/deaf.pid')\" != $run"
+check "... a new one runs" new_pid "$T/run/deaf.pid" "$run"
 # With the supervisor gone nothing wrote the pipe: the logger saw EOF.
 check "... and the logger, which saw EOF when the supervisor died, too" grep -q "^deaf: logger restarted: multilog $log had exited\$" "$T/out"
 check "... the new logger reads the new supervisor's pipe" test "$(pipe_of "$(pid_of deaf log)" 0)" = "$(pipe_of "$(sup_pid deaf)" 2)"
@@ -281,7 +284,23 @@ check "smtps: the server killed: restarted" wait_for 10 tls_back
 check "... and serving TLS" tls_greets
 check "... the logger kept" test "$(pid_of smtps log)" = "$log"
 
-q stop smtp deaf smtps >"$T/out" 2>&1
+# -t bounds the takeover's wait too: a probe that no longer answers is
+# waited for -t, not start_timeout, and the service stays supervised.
+sed 's/^probe = .*/probe = tcp 127.0.0.1 ${pop3_port} +OK/; s/smtp_port/pop3_port/g; s/greeter smtp/greeter pop3/; s|log/smtp|log/mute|' \
+	"$T/services/smtp" >"$T/services/mute"
+q start mute >/dev/null 2>&1
+run=$(pid_of mute)
+kill_sup mute
+printf 'probe = tcp 127.0.0.1 ${pop3_port} 999\nstart_timeout = 30\n' >>"$T/services/mute"
+sed -i '/^probe = tcp 127.0.0.1 ${pop3_port} +OK$/d' "$T/services/mute"
+q -t 1 start mute >"$T/out" 2>&1
+is_rc $? 1 "-t 1, the probe no longer answering: start exits 1"
+sed 's/^/# /' "$T/out"
+check "... the service taken over all the same, not ready within -t" grep -q "^mute: failed: under a new qmailctl-supervise [0-9]*, but not ready after [0-9]* ms: " "$T/out"
+check "... its new supervisor runs" same_process "$T/run/mute.sup.pid"
+check "... and the server was not restarted" test "$(pid_of mute)" = "$run"
+
+q stop smtp deaf smtps mute >"$T/out" 2>&1
 is_rc $? 0 "stop exits 0"
 check "nothing is left in the run directory" test -z "$(pidfiles_in "$T/run")"
 

@@ -31,7 +31,11 @@ chmod 644 "$T/cert.pem"
 sup_pid() { head -n 1 "$T/run/$1.sup.pid"; }
 state_is() { q status "$1" 2>/dev/null | grep -q "^$1: $2"; }
 # no_ssl NAME: NAME's supervisor maps neither library.
-no_ssl() { ! grep -q 'libssl\|libcrypto' "/proc/$(sup_pid "$1")/maps"; }
+no_ssl() {
+	_m=/proc/$(sup_pid "$1")/maps
+	[ -r "$_m" ] && grep -q "${QMAILCTL%/*}/qmailctl-supervise" "$_m" &&
+		! grep -q 'libssl\|libcrypto' "$_m"
+}
 rss() { awk '/^VmRSS/ { print $2 " kB" }' "/proc/$(sup_pid "$1")/status"; }
 # back NAME OLD: NAME's server is a new process and the supervisor says up.
 back() {
@@ -126,6 +130,22 @@ cp "$QMAILCTL" "$T/bin/qmailctl"
 is_rc $? 5 "no qmailctl-supervise beside qmailctl: start exits 5"
 check "... saying what is missing, where" grep -q "^smtp: failed: qmailctl-supervise is not installed beside qmailctl ($T/bin/qmailctl-supervise: " "$T/out"
 check "... and nothing runs, nothing is recorded" test -z "$(pidfiles_in "$T/run")"
+# ... nor does it take over a service whose supervisor died: that one
+# stays as it is, and status still says it is unsupervised.
+q start smtp >/dev/null 2>&1
+sup=$(sup_pid smtp) run=$(pid_of smtp)
+kill -KILL "$sup"
+wait_for 5 gone "$sup"
+"$T/bin/qmailctl" -f "$T/qmailctl.conf" start smtp >"$T/out" 2>&1
+is_rc $? 5 "... the same refusal for a service to take over"
+check "... which runs on, and status says unsupervised" sh -c \
+	"'$QMAILCTL' -f '$T/qmailctl.conf' status smtp | grep -q '^smtp: unsupervised (tcpserver $run '"
+q stop smtp >/dev/null 2>&1
+# The supervisor keeps no descriptor of its caller's but fds 0-2.
+q start smtp 7>"$T/inherited" >/dev/null 2>&1
+check "the supervisor did not inherit the caller's fd 7" sh -c \
+	"ls -l /proc/$(sup_pid smtp)/fd | grep -q /dev/null && ! ls -l /proc/$(sup_pid smtp)/fd | grep -q '$T/inherited'"
+q stop smtp >/dev/null 2>&1
 
 check "nothing left running" site_empty
 done_testing

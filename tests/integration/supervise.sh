@@ -199,4 +199,49 @@ q stop smtp send >"$T/out" 2>&1
 is_rc $? 0 "stop of an unsupervised service exits 0"
 check "nothing of smtp is left in the run directory" test -z "$(files_in "$T/run" | grep '^smtp' | grep -v lock)"
 
+# A hold that no TERM follows (a stray USR1, or a zap that died after it)
+# ends by itself (zap grace + 10 s): what exited meanwhile comes back.
+q start smtp >/dev/null 2>&1
+sup=$(sup_pid smtp) old=$(pid_of smtp)
+kill -USR1 "$sup"
+held() { q status smtp 2>/dev/null | grep -q '^smtp: stopping'; }
+wait_for 5 held
+check "a stray USR1: the supervisor holds" held
+kill -KILL "$old"
+wait_for 30 back "$T/run/smtp.pid" "$old" smtp
+check "... the hold ends by itself: the server killed meanwhile is back" back "$T/run/smtp.pid" "$old" smtp
+check "... under the same supervisor" test "$(sup_pid smtp)" = "$sup"
+q stop smtp >/dev/null 2>&1
+
+# zap while the supervisor ends a dead server's group (a member that
+# ignores TERM keeps it there a grace period), without a cgroup to catch
+# strays: the restart that follows that end must not outlive the zap.
+sed 's/^T = /cgroup = no\nT = /' "$T/qmailctl.conf" >"$T/nocg.conf"
+tag=$$
+add_service wedge <<SVC
+run = sh -c "(trap '' TERM; exec sleep 10$tag) & exec sleep 20$tag"
+probe = none
+settle = 50
+SVC
+qn() { "$QMAILCTL" -f "$T/nocg.conf" "$@"; }
+# wedge_left: the pids of the wedge's sleeps still alive (kept for the
+# cleanup, which ends them by pid).
+wedge_left() {
+	for _p in /proc/[0-9]*; do
+		tr '\0' ' ' <"$_p/cmdline" 2>/dev/null | grep -q "^sleep [12]0$tag \$" &&
+			echo "${_p#/proc/}" && track_pid "${_p#/proc/}"
+	done
+	return 0
+}
+qn start wedge >"$T/out" 2>&1
+is_rc $? 0 "a server with a member that ignores TERM starts"
+kill -KILL "$(pid_of wedge)"
+sleep 0.2       # the supervisor is now ending the rest of that group
+qn zap wedge >"$T/out" 2>&1
+is_rc $? 0 "zap during that end exits 0"
+sed 's/^/# /' "$T/out"
+check "... and nothing of the service runs any more" test -z "$(wedge_left)"
+check "... nor is recorded" test -z "$(pidfiles_in "$T/run" | grep '^wedge')"
+rm -f "$T/services/wedge"
+
 done_testing
