@@ -30,7 +30,7 @@ int cgroup_path(const char *rundir, const char *name, char *buf, size_t size);
  * canonical rundir.  cgroup_site_digest() computes them (cgroup_digest.c,
  * with OpenSSL); qmailctl-supervise, linked without OpenSSL, has its own
  * that gives what its qmailctl computed with cgroup_site_digest_of() for
- * the one site it serves (supervise/site_digest.c).  Each returns 0, or
+ * the one site it serves (supervise/nossl.c).  Each returns 0, or
  * -1 (for _of: the site's name is not hashed). */
 #define CGROUP_DIGEST_HEX 32
 int cgroup_site_digest(const char *canonical_path,

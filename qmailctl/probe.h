@@ -41,7 +41,7 @@ int probe_once(const struct probe *p, long timeout_ms, const char *certname,
 /* probe_once for the kinds that go through TLS (tls, pop3-stls,
  * smtp-starttls): probe_tls.c's, in-process with OpenSSL; the supervisor,
  * linked without OpenSSL, runs that one in a qmailctl child instead
- * (supervise/probe_child.c), for the same result. */
+ * (supervise/nossl.c), for the same result. */
 int probe_once_tls(const struct probe *p, long timeout_ms,
     const char *certname, struct probe_result *r);
 /* A probe kind's name in the service file ("tls"), or NULL; and back:

@@ -2,7 +2,7 @@
  * then the greeting), and the STLS and STARTTLS exchanges.  The TLS
  * client under them is net_tls.c's; a program linked without OpenSSL
  * (qmailctl-supervise) has its own probe_once_tls(), which runs this one
- * in qmailctl (supervise/probe_child.c).
+ * in qmailctl (supervise/nossl.c).
  *
  * How stunnel 5.68 answers, as measured here (src/protocol.c,
  * pop3_server()): with "protocol = pop3" in server mode it starts the

@@ -31,17 +31,26 @@ void nossl_init(void)
 {
 	const char *d = getenv(SUPERVISE_SITE_DIGEST_ENV);
 
-	if (d && strlen(d) == CGROUP_DIGEST_HEX)
+	/* it becomes part of a cgroup path: hex digits, nothing else */
+	if (d && strlen(d) == CGROUP_DIGEST_HEX &&
+	    strspn(d, "0123456789abcdef") == CGROUP_DIGEST_HEX)
 		snprintf(digest, sizeof digest, "%s", d);
 	unsetenv(SUPERVISE_SITE_DIGEST_ENV);
 	if (proc_self_sibling("qmailctl", qmailctl, sizeof qmailctl) < 0)
-		snprintf(qmailctl, sizeof qmailctl, "qmailctl");
+		qmailctl[0] = 0;
 }
 
 int probe_once_tls(const struct probe *p, long timeout_ms,
     const char *certname, struct probe_result *r)
 {
-	return probe_relay(qmailctl, p, timeout_ms, certname, r);
+	char where[300];
+
+	if (qmailctl[0])
+		return probe_relay(qmailctl, p, timeout_ms, certname, r);
+	memset(r, 0, sizeof *r);
+	net_where(where, sizeof where, p->host, p->port);
+	return err_set(&r->err, "probe %s: unable to find qmailctl beside "
+	    SUPERVISE_PROG " (/proc/self/exe) to run the TLS probe", where);
 }
 
 /* The child had the TLS context; there is nothing of it here to free. */
