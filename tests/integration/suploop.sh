@@ -42,7 +42,7 @@ answers() {
 	case $1 in
 	smtp) "$FIXTURES/client" 127.0.0.1 "$smtp_port" QUIT 2>/dev/null | grep -q '^220 ' ;;
 	smtps) s_client 'QUIT\r\n' -connect "127.0.0.1:$smtps_port" | grep -q '^220 ' ;;
-	send) children send qmail-send >/dev/null &&
+	send) [ "$(children send qmail-send)" = 1 ] &&
 		test "$(cat /proc/[0-9]*/stat 2>/dev/null | awk -v p="$(pid_of send)" \
 		    '$4 == p && $3 != "Z" { n++ } END { print n + 0 }')" = 3 ;;
 	esac

@@ -56,7 +56,8 @@ else
 	    qmail.target) >"$T/out" 2>&1
 	is_rc $? 0 "systemd-analyze verify qmail@smtp.service qmail.target"
 	check "... without a warning" test ! -s "$T/out"
-	check "... and the unit is Type=notify, delegated" grep -q '^Type=notify$' "$T/units/qmail@.service"
+	check "... and the unit is Type=notify, delegated" sh -c \
+	    "grep -q '^Type=notify\$' '$T/units/qmail@.service' && grep -q '^Delegate=yes\$' '$T/units/qmail@.service'"
 fi
 
 # Up: READY=1 once the greeting comes, not at the exec.
@@ -93,7 +94,7 @@ wait_for 20 gone "$fgpid"
 wait "$fgpid"
 is_rc $? 0 "TERM: the supervisor exits 0"
 check "... having said STOPPING=1" grep -q '^STOPPING=1$' "$T/notes"
-check "... server and logger gone" sh -c "! kill -0 $run 2>/dev/null && ! kill -0 $log 2>/dev/null"
+check "... server and logger gone" sh -c "[ -n '$run' ] && [ -n '$log' ] && ! kill -0 '$run' 2>/dev/null && ! kill -0 '$log' 2>/dev/null"
 check "... no pidfile left" test -z "$(pidfiles_in "$T/run")"
 kill "$sinkpid" 2>/dev/null
 
@@ -132,6 +133,12 @@ mnt=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 CG=${mnt:+$mnt/qmailctl-test-systemd-$$}
 # where qmailctl's own tree keeps this site's cgroups (cgroup.h)
 site_cg=$mnt/qmailctl/$(realpath "$T/run" | sed 's/%/%25/g; s/_/%5f/g; s/~/%7e/g; s|/|_|g')
+# ... as a plain start shows, or the checks of its absence could not fail
+if [ -n "$mnt" ] && [ -w "$mnt" ]; then
+	q start pop3 >/dev/null 2>&1
+	check "a plain start makes the site's cgroup where the checks look" test -d "$site_cg/pop3"
+	q stop pop3 >/dev/null 2>&1
+fi
 if [ -z "$mnt" ] || ! mkdir "$CG" 2>/dev/null; then
 	skip "no writable cgroup v2 here: the delegated cgroup is not tested"
 elif ! "$FIXTURES/notifysink" -x "$CG" 2>"$T/out"; then
