@@ -205,7 +205,8 @@ static int settle(struct unit *u, long long deadline, int intr_fd,
 	return element_exited(u, st) ? -1 : 0;
 }
 
-int launch_wait_ready(struct unit *u, long long deadline, int intr_fd,
+/* The attempts of launch_wait_ready, until one answers. */
+static int wait_probed(struct unit *u, long long deadline, int intr_fd,
     struct started *st)
 {
 	struct probe_result r;
@@ -214,8 +215,6 @@ int launch_wait_ready(struct unit *u, long long deadline, int intr_fd,
 	int delay = PROBE_RETRY_MIN_MS, attempt;
 	nfds_t n;
 
-	if (u->svc->probe.kind == PROBE_NONE)
-		return settle(u, deadline, intr_fd, st);
 	n = watch_fds(u, intr_fd, pf);
 	for (;;) {
 		if (pf[n - 1].revents)
@@ -245,6 +244,19 @@ int launch_wait_ready(struct unit *u, long long deadline, int intr_fd,
 		poll(pf, n, clock_backoff(&delay, deadline,
 		    r.refused ? PROBE_REFUSED_MAX_MS : PROBE_RETRY_MAX_MS));
 	}
+}
+
+int launch_wait_ready(struct unit *u, long long deadline, int intr_fd,
+    struct started *st)
+{
+	int rc;
+
+	if (u->svc->probe.kind == PROBE_NONE)
+		return settle(u, deadline, intr_fd, st);
+	probe_prepare(&u->svc->probe);
+	rc = wait_probed(u, deadline, intr_fd, st);
+	probe_finish();
+	return rc;
 }
 
 void launch_reap(struct element *e)

@@ -44,6 +44,13 @@ int probe_once(const struct probe *p, long timeout_ms, const char *certname,
  * (supervise/nossl.c), for the same result. */
 int probe_once_tls(const struct probe *p, long timeout_ms,
     const char *certname, struct probe_result *r);
+/* Around the attempts that confirm one start or restart of a service
+ * whose probe is p: what the attempts need can be made ready while the
+ * service starts, and let go of after.  In qmailctl nothing is (the TLS
+ * context is made once and kept); the supervisor starts the qmailctl
+ * that runs its TLS probes (supervise/nossl.c). */
+void probe_prepare(const struct probe *p);
+void probe_finish(void);
 /* A probe kind's name in the service file ("tls"), or NULL; and back:
  * 0, or -1 for a name that is none. */
 const char *probe_kind_name(enum probe_kind kind);

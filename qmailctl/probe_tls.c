@@ -168,6 +168,15 @@ int probe_once_tls(const struct probe *p, long timeout_ms,
 	return probe_attempt(p, timeout_ms, certname, r, tls_dialog);
 }
 
+void probe_prepare(const struct probe *p)
+{
+	(void)p;
+}
+
+void probe_finish(void)
+{
+}
+
 void probe_cleanup(void)
 {
 	net_cleanup();

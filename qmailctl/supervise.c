@@ -37,6 +37,7 @@
 #include "launch.h"
 #include "msg.h"
 #include "pidfile.h"
+#include "probe.h"
 #include "proc.h"
 #include "report.h"
 #include "multilog.h"
@@ -373,6 +374,8 @@ static void restart_due(struct sup *s)
 	for (i = 0; i < s->u.nel && !s->hold; i++) {
 		if (!backoff_take_due(&s->backoff, i, now))
 			continue;
+		/* what the probes need gets ready while the element starts */
+		probe_prepare(&s->svc.probe);
 		s->st.restarts++;
 		s->st.last_restart = now;
 		memset(&st, 0, sizeof st);

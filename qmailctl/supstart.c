@@ -10,6 +10,7 @@
 #include "msg.h"
 #include "multilog.h"
 #include "pidfile.h"
+#include "probe.h"
 #include "proc.h"
 #include "sdnotify.h"
 #include "spawn.h"
@@ -64,6 +65,8 @@ static void first_start(struct sup *s)
 	st.log_err = s->u.nel == 2 ? logger_stderr_open() : -1;
 	st.t0 = clock_ms();
 	sup_save_state(s, "starting");
+	/* what the probes need gets ready while the elements start */
+	probe_prepare(&s->svc.probe);
 	if (s->u.nel == 2 && sup_respawn(s, EL_LOG, &st) < 0)
 		rc = -1;
 	if (rc == 0)

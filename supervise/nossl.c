@@ -4,9 +4,10 @@
  * that need it:
  *
  * probe_once_tls(): a probe through TLS runs in qmailctl, the program
- * beside this one, as qmailctl-probe (probe_relay.h), under the same
- * deadline.  It is the same code as start's in-process probe, so a
- * restart is confirmed exactly as a start is.
+ * beside this one, as qmailctl-probe (probe_relay.h), one child for all
+ * the attempts of a confirmation (probe_prepare to probe_finish), each
+ * under its deadline.  It is the same code as start's in-process probe,
+ * so a restart is confirmed exactly as a start is.
  *
  * cgroup_site_digest(): the SHA-256 that ends a site name too long for a
  * cgroup directory.  A supervisor serves one site, its qmailctl's, and
@@ -25,6 +26,7 @@
 #include <string.h>
 
 static char qmailctl[PATH_MAX];
+static struct probe_relay relay;         /* while a confirmation lasts */
 static char digest[CGROUP_DIGEST_HEX + 1];
 
 void nossl_init(void)
@@ -40,22 +42,47 @@ void nossl_init(void)
 		qmailctl[0] = 0;
 }
 
+static int needs_tls(const struct probe *p)
+{
+	return p->kind != PROBE_NONE && p->kind != PROBE_TCP;
+}
+
+/* The relay starts while the service does: its exec and dynamic linking
+ * overlap the server's own. */
+void probe_prepare(const struct probe *p)
+{
+	struct err e;
+
+	if (needs_tls(p) && !relay.pid && qmailctl[0])
+		(void)probe_relay_start(&relay, qmailctl, &e);
+}
+
+void probe_finish(void)
+{
+	probe_relay_end(&relay);
+}
+
 int probe_once_tls(const struct probe *p, long timeout_ms,
     const char *certname, struct probe_result *r)
 {
 	char where[300];
+	struct err e;
 
-	if (qmailctl[0])
-		return probe_relay(qmailctl, p, timeout_ms, certname, r);
 	memset(r, 0, sizeof *r);
 	net_where(where, sizeof where, p->host, p->port);
-	return err_set(&r->err, "probe %s: unable to find qmailctl beside "
-	    SUPERVISE_PROG " (/proc/self/exe) to run the TLS probe", where);
+	if (!qmailctl[0])
+		return err_set(&r->err, "probe %s: unable to find qmailctl "
+		    "beside " SUPERVISE_PROG " (/proc/self/exe) to run the TLS "
+		    "probe", where);
+	if (!relay.pid && probe_relay_start(&relay, qmailctl, &e) < 0)
+		return err_set(&r->err, "probe %s: %s", where, e.text);
+	return probe_relay_ask(&relay, p, timeout_ms, certname, r);
 }
 
-/* The child had the TLS context; there is nothing of it here to free. */
+/* A relay still running is ended (the TLS context was its). */
 void probe_cleanup(void)
 {
+	probe_relay_end(&relay);
 }
 
 int cgroup_site_digest(const char *canonical_path,

@@ -53,18 +53,21 @@ done
 check "qmailctl itself links OpenSSL (so the check above can fail)" \
 	sh -c "ldd '$QMAILCTL' | grep -q libcrypto"
 
-# The relay's own end: qmailctl run as qmailctl-probe.
+# The relay's own end: qmailctl run as qmailctl-probe -s, a request a
+# line on stdin (probe_relay.h), a result for each.
 ln -s "$QMAILCTL" "$T/bin/qmailctl-probe"
-"$T/bin/qmailctl-probe" tls 127.0.0.1 "$smtps_port" 5000 -e 220 >"$T/out" 2>&1
-is_rc $? 0 "qmailctl-probe through TLS exits 0"
-check "... and says the probe passed, with the TLS it negotiated" \
-	grep -q '^0 0 [-0-9]* TLSv1\.[23] [A-Z0-9_-]*$' "$T/out"
-"$T/bin/qmailctl-probe" tcp 127.0.0.1 "$(free_port)" 2000 -e 220 >"$T/out" 2>&1
-is_rc $? 0 "qmailctl-probe of a closed port exits 0 (it wrote a result)"
-check "... a failed probe, refused, and its reason" sh -c \
-	"head -n 1 '$T/out' | grep -q '^-1 1 ' && sed -n 2p '$T/out' | grep -q '^probe 127.0.0.1:[0-9]*: '"
-"$T/bin/qmailctl-probe" tls 127.0.0.1 >"$T/out" 2>&1
-is_rc $? 2 "qmailctl-probe with missing arguments is a usage error"
+printf 'tls\t127.0.0.1\t%s\t5000\t+220\t\ntcp\t127.0.0.1\t%s\t2000\t+220\t\n' \
+	"$smtps_port" "$(free_port)" | "$T/bin/qmailctl-probe" -s >"$T/out" 2>&1
+is_rc $? 0 "qmailctl-probe -s answers two requests and exits 0 at EOF"
+sed 's/^/# /' "$T/out"
+check "... the first passed through TLS, saying what it negotiated" \
+	sh -c "sed -n 1p '$T/out' | grep -q '^0 0 [-0-9]* TLSv1\.[23] [A-Z0-9_-]*\$'"
+check "... the second failed, refused, with its reason" sh -c \
+	"sed -n 2p '$T/out' | grep -q '^-1 1 ' && sed -n 3p '$T/out' | grep -q '^probe 127.0.0.1:[0-9]*: connection refused\$'"
+printf 'tls 127.0.0.1\n' | "$T/bin/qmailctl-probe" -s >"$T/out" 2>&1
+is_rc $? 2 "a request it cannot read is a usage error"
+"$T/bin/qmailctl-probe" tls >"$T/out" 2>&1
+is_rc $? 2 "so is anything but -s"
 
 # A TLS restart confirmed through the relayed probe.
 for _s in smtps pop3; do
