@@ -57,6 +57,8 @@ REAPER=$PPID
 . "$BENCH/supervision.sh"
 # shellcheck source=bench/fiveservice.sh
 . "$BENCH/fiveservice.sh"
+# shellcheck source=bench/startpath.sh
+. "$BENCH/startpath.sh"
 QMAILCTL=$BUILD/qmailctl
 FIX=$BUILD/tests/fixtures
 
@@ -743,6 +745,9 @@ report_f
 progress "bench: G: $G_ROUNDS rounds of $G_TOOLS"
 repeat "$G_ROUNDS" round_g
 report_g
+progress "bench: G2: the start path, $SP_ROUNDS rounds"
+run_sp
+report_sp
 
 say ""
 say "run took $(( $(date +%s) - t_begin )) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
