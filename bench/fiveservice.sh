@@ -276,7 +276,8 @@ fiveservice_cleanup() {
 	[ -n "${G_S6SVSCAN:-}" ] && end_s6svscan "$G_S6SVSCAN" "$(g_root s6)"
 	if [ -n "${G_SVSCAN:-}" ]; then
 		end_svscan "$G_SVSCAN"
-		for _d in $(g_dirs dt); do svc -dx "$_d" "$_d/log" 2>/dev/null; done
+		# shellcheck disable=SC2046 # the five directories
+		end_supervise $(g_dirs dt)
 	fi
 	return 0
 }

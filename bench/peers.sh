@@ -331,10 +331,21 @@ end_s6svscan() {
 }
 
 # end_svscan PID: svscan ended (its supervise processes stay: the caller
-# tells them to exit).
+# tells them to exit, end_supervise).
 end_svscan() {
 	ours "$1" && kill -TERM "$1" 2>/dev/null
 	waitfor 5 dead "$1" || { ours "$1" && kill -KILL "$1" 2>/dev/null; }
+}
+
+# end_supervise DIR...: daemontools' supervise of each DIR and of its
+# logger told to stop the service and exit (svc -dx), then waited for.
+end_supervise() {
+	for _es in "$@"; do svc -dx "$_es" "$_es/log" 2>/dev/null; done
+	waitfor 5 supervise_gone "$@"
+}
+supervise_gone() {
+	for _sg in "$@"; do svok "$_sg" 2>/dev/null || svok "$_sg/log" 2>/dev/null && return 1; done
+	return 0
 }
 
 peers_cleanup() {
@@ -345,7 +356,7 @@ peers_cleanup() {
 		# svscan leaves its supervise processes running: tell each to
 		# stop its service and exit.
 		end_svscan "$D_SVSCAN"
-		svc -dx "$D/dt/service/smtps" "$D/dt/service/smtps/log" 2>/dev/null
+		end_supervise "$D/dt/service/smtps"
 	fi
 	for _f in "$D/ssd/smtps.pid" "$D/ssd/log.pid"; do
 		_p=$(pidfile_pid "$_f") && ours "$_p" && kill -TERM "$_p" 2>/dev/null

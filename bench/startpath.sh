@@ -50,6 +50,7 @@ sp_map() {
 }
 
 round_sp() {
+	# shellcheck disable=SC2086 # the names split into words
 	ensure_stopped "$G/q/qmailctl.conf" $G_NAMES
 	perf record -q -o "$W/sp.data" -e "$SP_EVENTS" -- \
 		"$QMAILCTL" -f "$G/q/qmailctl.conf" start >"$W/sp.out" 2>&1

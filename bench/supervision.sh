@@ -272,7 +272,7 @@ supervision_cleanup() {
 	[ -n "${F:-}" ] || return 0
 	[ -f "$F/q/qmailctl.conf" ] && "$QMAILCTL" -q -f "$F/q/qmailctl.conf" zap count >/dev/null 2>&1
 	case " ${F_TOOLS:-} " in
-	*" dt "*) svc -dx "$(f_count_svc dt)" "$(f_count_svc dt)/log" 2>/dev/null ;;
+	*" dt "*) end_supervise "$(f_count_svc dt)" ;;
 	esac
 	return 0
 }
