@@ -25,11 +25,28 @@
 #   greeter   the first greeter exec'd below the server
 #   ready     the worker exited (the supervisor said ready)
 # and "returned", when `qmailctl start` exited.
+#
+# Then the stop of the five, recorded system-wide (the supervisors,
+# servers and loggers are no children of `qmailctl stop`), from its exec:
+#   worker    the worker forked (the workers are forked in the order of
+#             the names, which is how each is known)
+#   lock      its flock() returned
+#   term      it sent TERM to the supervisor (through a pidfd)
+#   relay     the supervisor sent TERM on to the server
+#   run exit  the server exited
+#   gone      the last process of the server's tree (as it was before the
+#             stop) exited
+#   log exit  the logger exited (its fsync on the way)
+#   sup exit  the supervisor exited
+#   ready     the worker exited
+# and "returned", when `qmailctl stop` exited.
 # shellcheck shell=sh
 
 SP_ROUNDS=${BENCH_PATH_ROUNDS:-5}
 SP_EVENTS=sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,syscalls:sys_exit_flock,syscalls:sys_enter_bind,syscalls:sys_enter_connect
 SP_PHASES="worker lock checks sup_exec log_exec run_fork run_exec bind probe stunnel greeter ready"
+SP_STOP_EVENTS=sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,syscalls:sys_exit_flock,syscalls:sys_enter_pidfd_send_signal,syscalls:sys_enter_kill
+SP_STOP_PHASES="worker lock term relay run_exit gone log_exit sup_exit ready"
 SP_WHY=""
 
 # sp_usable: perf can record the tracepoints here (root, tracefs).
@@ -46,6 +63,7 @@ sp_map() {
 			case $_r in sup) _f=$_n.sup.pid ;; run) _f=$_n.pid ;; log) _f=$_n.log.pid ;; esac
 			_p=$(pidfile_pid "$G/q/run/$_f") && echo "$_r $_p $_n"
 		done
+		_p=$(pidfile_pid "$G/q/run/$_n.pid") && tree "$_p" | sed "s/.*/tree & $_n/"
 	done
 }
 
@@ -56,19 +74,74 @@ round_sp() {
 		"$QMAILCTL" -f "$G/q/qmailctl.conf" start >"$W/sp.out" 2>&1
 	_rc=$?
 	sp_map >"$W/sp.map"
-	"$QMAILCTL" -f "$G/q/qmailctl.conf" stop >/dev/null 2>&1
+	for _n in smtp smtps pop3 pop3s; do
+		_p=$(pidfile_pid "$G/q/run/$_n.pid") && waitfor 5 no_children "$_p"
+	done
+	# The stop's pid, for its exec keeps it: the trace is system-wide.
+	# shellcheck disable=SC2016 # $$ and $@ are the inner shell's
+	perf record -a -q -o "$W/sp.stop.data" -e "$SP_STOP_EVENTS" -- \
+		sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$W/sp.top" \
+		"$QMAILCTL" -f "$G/q/qmailctl.conf" stop >"$W/sp.out" 2>&1 ||
+		failure "start-path: perf record -a ... qmailctl stop" "$W/sp.out" $?
 	if [ "$_rc" != 0 ]; then
 		failure "start-path: perf record ... qmailctl start" "$W/sp.out" "$_rc"
 		return
 	fi
 	perf script -i "$W/sp.data" -F pid,time,event,trace 2>/dev/null >"$W/sp.txt"
 	sp_phases "$W/sp.map" "$W/sp.txt" | while read -r _k _v; do put "sp.$_k" "$_v"; done
+	perf script -i "$W/sp.stop.data" -F pid,time,event,trace 2>/dev/null >"$W/sp.txt"
+	sp_stop_phases "$W/sp.map" "$W/sp.txt" "$(cat "$W/sp.top")" |
+		while read -r _k _v; do put "sp.stop.$_k" "$_v"; done
+}
+
+# sp_stop_phases MAP TRACE PID: "NAME.PHASE MS" lines of the stop whose
+# pid is PID, and "returned MS".
+sp_stop_phases() {
+	awk -v top="$3" -v names="$G_NAMES" '
+	FNR == NR { if ($1 == "tree") intree[$2] = $3; else { role[$2] = $1; name[$2] = $3 }
+		if ($1 == "sup") sup[$3] = $2; if ($1 == "run") run[$3] = $2
+		if ($1 == "log") lg[$3] = $2; next }
+	{
+		pid = $1; t = $2 + 0; ev = $3
+		if (t0 == "" && ev ~ /sched_process_exec/ && pid == top) t0 = t
+		if (t0 == "") next
+		ms = (t - t0) * 1000
+		if (ev ~ /sched_process_fork/ && pid == top) {
+			c = $0; sub(/.*child_pid=/, "", c); c += 0
+			nw++; worker[c] = nw; wname[nw] = c; forked[c] = ms
+		} else if (ev ~ /sched_process_exit/) {
+			exited[pid] = ms
+			if (pid in intree && (!(intree[pid] in gone) || ms > gone[intree[pid]]))
+				gone[intree[pid]] = ms
+		} else if (ev ~ /sys_exit_flock/) {
+			if ((pid in worker) && !(pid in locked)) locked[pid] = ms
+		} else if (ev ~ /pidfd_send_signal/ && / sig: 0x0000000f/) {
+			if (!(pid in termed)) termed[pid] = ms
+		} else if (ev ~ /sys_enter_kill/ && / sig: 0x0000000f/) {
+			if (!(pid in termed)) termed[pid] = ms
+		}
+	}
+	function out(k, v) { if (v != "") printf "%s %.2f\n", k, v }
+	END {
+		n = split(names, nm, " ")
+		for (i = 1; i <= n; i++) {
+			w = wname[i]; s = sup[nm[i]]
+			if (w == "") continue
+			out(nm[i] ".worker", forked[w]); out(nm[i] ".lock", locked[w])
+			out(nm[i] ".term", termed[w]); out(nm[i] ".relay", termed[s])
+			out(nm[i] ".run_exit", exited[run[nm[i]]]); out(nm[i] ".gone", gone[nm[i]])
+			out(nm[i] ".log_exit", exited[lg[nm[i]]]); out(nm[i] ".sup_exit", exited[s])
+			out(nm[i] ".ready", exited[w])
+		}
+		out("returned", exited[top])
+	}' "$1" "$2"
 }
 
 # sp_phases MAP TRACE: "NAME.PHASE MS" lines, and "returned MS".
 sp_phases() {
 	awk '
-	FNR == NR { role[$2] = $1; name[$2] = $3; if ($1 == "sup") sup[$3] = $2
+	FNR == NR { if ($1 == "tree") next
+		role[$2] = $1; name[$2] = $3; if ($1 == "sup") sup[$3] = $2
 		if ($1 == "run") run[$3] = $2; next }
 	{
 		pid = $1; t = $2 + 0; ev = $3
@@ -132,6 +205,18 @@ sp_phases() {
 	}' "$1" "$2"
 }
 
+# sp_table PREFIX PHASES: a row per phase, a column per service.
+sp_table() {
+	printf '  %-10s' phase
+	for _n in $G_NAMES; do printf ' %8s' "$_n"; done
+	echo
+	for _ph in $2; do
+		printf '  %-10s' "$_ph" | tr _ ' '
+		for _n in $G_NAMES; do printf ' %8s' "$(median "sp.$1$_n.$_ph")"; done
+		echo
+	done
+}
+
 run_sp() {
 	if ! sp_usable; then return; fi
 	repeat "$SP_ROUNDS" round_sp
@@ -151,14 +236,13 @@ report_sp() {
 		say "  not measured: $SP_WHY"
 		return
 	fi
-	printf '  %-10s' phase
-	for _n in $G_NAMES; do printf ' %8s' "$_n"; done
-	echo
-	for _ph in $SP_PHASES helpers helper_ms; do
-		printf '  %-10s' "$_ph" | tr _ ' '
-		for _n in $G_NAMES; do printf ' %8s' "$(median "sp.$_n.$_ph")"; done
-		echo
-	done
+	sp_table "" "$SP_PHASES helpers helper_ms"
 	say "  qmailctl start returned: $(median sp.returned) ms"
+	say "  The stop of the five (perf -a), ms from the exec of qmailctl stop: worker forked; lock;"
+	say "  term: it sent TERM to the supervisor; relay: the supervisor sent it on to the server;"
+	say "  run exit; gone: the last of the server's tree exited; log exit; sup exit; ready: the"
+	say "  worker exited."
+	sp_table stop. "$SP_STOP_PHASES"
+	say "  qmailctl stop returned: $(median sp.stop.returned) ms"
 	show_failures
 }
