@@ -3,7 +3,8 @@
 # packages the benchmark compares qmailctl with: runit (sv, runsvdir), s6
 # (s6-svscan, s6-svc), daemontools (svscan, supervise, svc, svstat; it also
 # gives multilog), and what the pipelines need: ucspi-tcp (tcpserver),
-# stunnel4, openssl.  start-stop-daemon is part of dpkg.  None of these
+# stunnel4, openssl; and linux-perf (perf: section G2's tracepoints).
+# start-stop-daemon is part of dpkg.  None of these
 # packages starts a daemon when installed (runit-run, runit-init and
 # daemontools-run would: they are not installed).
 #
@@ -22,6 +23,7 @@ have tcpserver || need ucspi-tcp
 have stunnel || have stunnel4 || need stunnel4
 have openssl || need openssl
 have cc || need gcc
+have perf || need linux-perf
 
 [ -z "$missing" ] && exit 0
 

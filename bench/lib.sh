@@ -159,6 +159,16 @@ summary() {
 
 median() { summary "$1" | cut -d' ' -f1; }
 
+# fastest SECTION KEY TOOL...: the lowest median of SECTION.TOOL.KEY among
+# the peers (every TOOL but qmailctl), or nothing.
+fastest() {
+	_fs=$1 _fk=$2; shift 2
+	for _ft in "$@"; do
+		[ "$_ft" = qmailctl ] && continue
+		median "$_fs.$_ft.$_fk"
+	done | grep -v NA | sort -n | head -n 1
+}
+
 # ratio A B: A / B as "12x" (or "0.5x"), or "-".
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN {

@@ -161,7 +161,6 @@ d_up_log_runit() {
 	sv status "$D/runit/service/smtps/log" 2>/dev/null | grep -q '^run:' &&
 		sv status "$D/runit/service/smtps" >/dev/null 2>&1
 }
-d_runsv_gone() { ! sv status "$D/runit/service/smtps" >/dev/null 2>&1; }
 d_up_log_s6() {
 	s6-svstat "$D/s6/scan/smtps/log" 2>/dev/null | grep -q '^up' &&
 		s6-svstat "$D/s6/scan/smtps" >/dev/null 2>&1
@@ -198,13 +197,23 @@ d_cmd() {
 # d_port TOOL: the port of the tool's pipeline.
 d_port() { cat "$D/$1.port"; }
 
+# sup_pid TOOL DIR: the pid that the peer supervisor TOOL (runit, s6, dt)
+# records for its service directory DIR, if that process is up.
+sup_pid() {
+	case $1 in
+	runit) pidfile_pid "$2/supervise/pid" ;;
+	s6) _sp=$(s6-svstat -o pid "$2" 2>/dev/null) && [ "${_sp:--1}" -gt 0 ] && echo "$_sp" ;;
+	dt) svstat "$2" 2>/dev/null | sed -n 's/.*: up (pid \([0-9]*\)).*/\1/p' | grep . ;;
+	esac
+}
+
 # d_pid TOOL: the server's pid (tcpserver) as the tool records it.
 d_pid() {
 	case $1 in
 	qmailctl) pidfile_pid "$D/q/run/smtps.pid" ;;
-	runit) pidfile_pid "$D/runit/service/smtps/supervise/pid" ;;
-	s6) _p=$(s6-svstat -o pid "$D/s6/scan/smtps" 2>/dev/null) && [ "${_p:--1}" -gt 0 ] && echo "$_p" ;;
-	dt) svstat "$D/dt/service/smtps" 2>/dev/null | sed -n 's/.*: up (pid \([0-9]*\)).*/\1/p' | grep . ;;
+	runit) sup_pid runit "$D/runit/service/smtps" ;;
+	s6) sup_pid s6 "$D/s6/scan/smtps" ;;
+	dt) sup_pid dt "$D/dt/service/smtps" ;;
 	ssd) pidfile_pid "$D/ssd/smtps.pid" ;;
 	naive) pidfile_pid "$D/naive/smtps.pid" ;;
 	esac
@@ -301,27 +310,53 @@ report_d() {
 	show_failures
 }
 
+# end_runsvdir PID DIR...: sv exit: each runsv stops its service and its
+# logger, then exits; then HUP: runsvdir passes TERM on to any runsv left,
+# and exits.
+end_runsvdir() {
+	_er=$1; shift
+	sv exit "$@" >/dev/null 2>&1 && waitfor 5 runsv_gone "$@"
+	ours "$_er" && kill -HUP "$_er" 2>/dev/null
+	waitfor 5 dead "$_er" || { ours "$_er" && kill -KILL "$_er" 2>/dev/null; }
+}
+runsv_gone() {
+	for _rg in "$@"; do sv status "$_rg" >/dev/null 2>&1 && return 1; done
+	return 0
+}
+
+# end_s6svscan PID SCANDIR: s6-svscan told to end its tree (else TERM).
+end_s6svscan() {
+	s6-svscanctl -t "$2" 2>/dev/null || { ours "$1" && kill -TERM "$1" 2>/dev/null; }
+	waitfor 5 dead "$1" || { ours "$1" && kill -KILL "$1" 2>/dev/null; }
+}
+
+# end_svscan PID: svscan ended (its supervise processes stay: the caller
+# tells them to exit, end_supervise).
+end_svscan() {
+	ours "$1" && kill -TERM "$1" 2>/dev/null
+	waitfor 5 dead "$1" || { ours "$1" && kill -KILL "$1" 2>/dev/null; }
+}
+
+# end_supervise DIR...: daemontools' supervise of each DIR and of its
+# logger told to stop the service and exit (svc -dx), then waited for.
+end_supervise() {
+	for _es in "$@"; do svc -dx "$_es" "$_es/log" 2>/dev/null; done
+	waitfor 5 supervise_gone "$@"
+}
+supervise_gone() {
+	for _sg in "$@"; do svok "$_sg" 2>/dev/null || svok "$_sg/log" 2>/dev/null && return 1; done
+	return 0
+}
+
 peers_cleanup() {
 	[ -n "${D:-}" ] || return 0
-	if [ -n "${D_RUNSVDIR:-}" ]; then
-		# sv exit: runsv stops the service and its logger, then exits;
-		# then HUP: runsvdir passes TERM on to any runsv left, and exits.
-		sv exit "$D/runit/service/smtps" >/dev/null 2>&1 &&
-			waitfor 5 d_runsv_gone
-		ours "$D_RUNSVDIR" && kill -HUP "$D_RUNSVDIR" 2>/dev/null
-		waitfor 5 dead "$D_RUNSVDIR" || { ours "$D_RUNSVDIR" && kill -KILL "$D_RUNSVDIR" 2>/dev/null; }
-	fi
-	if [ -n "${D_S6SVSCAN:-}" ]; then
-		s6-svscanctl -t "$D/s6/scan" 2>/dev/null ||
-			{ ours "$D_S6SVSCAN" && kill -TERM "$D_S6SVSCAN" 2>/dev/null; }
-		waitfor 5 dead "$D_S6SVSCAN" || { ours "$D_S6SVSCAN" && kill -KILL "$D_S6SVSCAN" 2>/dev/null; }
-	fi
+	[ -n "${D_RUNSVDIR:-}" ] && end_runsvdir "$D_RUNSVDIR" "$D/runit/service/smtps"
+	[ -n "${D_S6SVSCAN:-}" ] && end_s6svscan "$D_S6SVSCAN" "$D/s6/scan"
 	if [ -n "${D_SVSCAN:-}" ]; then
 		# svscan leaves its supervise processes running: tell each to
 		# stop its service and exit.
-		ours "$D_SVSCAN" && kill -TERM "$D_SVSCAN" 2>/dev/null
-		waitfor 5 dead "$D_SVSCAN" || { ours "$D_SVSCAN" && kill -KILL "$D_SVSCAN" 2>/dev/null; }
-		svc -dx "$D/dt/service/smtps" "$D/dt/service/smtps/log" 2>/dev/null
+		end_svscan "$D_SVSCAN"
+		end_supervise "$D/dt/service/smtps"
 	fi
 	for _f in "$D/ssd/smtps.pid" "$D/ssd/log.pid"; do
 		_p=$(pidfile_pid "$_f") && ours "$_p" && kill -TERM "$_p" 2>/dev/null

@@ -16,8 +16,11 @@
  * -C: the moment COMMAND exits, one fresh connection per target, a single
  *     attempt: did the service serve when the tool said it did?
  * -p PID, -G PGID: once COMMAND exits, how many of these processes (of
- *     this process group) are still alive (zombies count as gone), then
- *     poll until none is, and note when.
+ *     this process group) are still alive (zombies count as gone), and
+ *     when none is: the -p processes are watched from t0, while COMMAND
+ *     runs, so that "gone" may come before the claim (a tool that said
+ *     "stopped" late); a -G group is polled only once COMMAND exits, as a
+ *     scan of /proc every millisecond would slow the zap it times.
  * -o FILE: COMMAND's stdout and stderr (default /dev/null).
  * -k PID: no COMMAND: t0 is the moment just before PID gets SIGKILL; the
  *     clients start once PID is gone (so that none is served by it), and
@@ -286,6 +289,22 @@ static int count_live(void)
 	return n;
 }
 
+/* -p: polls the processes from t0 until none lives; gone_ns: when. */
+static long long watch_gone_ns = -1;
+
+static void *gone_watcher(void *arg)
+{
+	(void)arg;
+	while (since_t0_ns() < deadline_ns) {
+		if (count_live() == 0) {
+			watch_gone_ns = since_t0_ns();
+			break;
+		}
+		usleep(GONE_POLL_US);
+	}
+	return NULL;
+}
+
 /* Waits for the child at most until limit_ns after t0 (event-driven with a
  * pidfd, so the moment of its exit is not blurred), then kills it. */
 static void wait_child(pid_t child, int *status, long long limit_ns)
@@ -392,6 +411,7 @@ int main(int argc, char **argv)
 	double claim_ms, ready_ms = 0, accept_ms = 0, gone_ms = -1;
 	long victim = 0;
 	pid_t child;
+	pthread_t watcher;
 
 	while ((opt = getopt(argc, argv, "+T:K:o:Ct:p:G:k:")) != -1) {
 		switch (opt) {
@@ -429,6 +449,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < ntargets; i++)
 		if (pthread_create(&targets[i].th, NULL, poller, &targets[i]))
 			die(111, "unable to start a thread");
+	if (npids && pgid <= 0 && pthread_create(&watcher, NULL, gone_watcher, NULL))
+		die(111, "unable to start a thread");
 	child = fork();
 	if (child < 0)
 		die(111, "unable to fork: %s", strerror(errno));
@@ -461,7 +483,12 @@ int main(int argc, char **argv)
 		if (!any)
 			stop_polling = 1;
 	}
-	if (npids || pgid > 0) {
+	if (npids && pgid <= 0) {
+		nlive = count_live();
+		pthread_join(watcher, NULL);
+		if (watch_gone_ns >= 0)
+			gone_ms = ms(watch_gone_ns);
+	} else if (pgid > 0) {
 		nlive = count_live();
 		if (nlive == 0)
 			gone_ms = claim_ms;

@@ -10,6 +10,10 @@
 #   D  (issue 7) the peers on one smtps pipeline: runit, s6, daemontools,
 #      start-stop-daemon, the naive script; what each claims and when the
 #      service truly serves / is truly gone
+#   E  hi-q's hand-off (bench/hiq.sh)
+#   F  (issue 13) supervision: restart after a kill, the supervisor's cost
+#   G  (issue 17) the five services under qmailctl and under the peer
+#      supervisors: ports listening, truly serving, the claims, the stop
 #
 # Everything binds to 127.0.0.1 on ports found free at run time, below the
 # ephemeral range (bench/port.c: why not tests/fixtures/freeport);
@@ -21,7 +25,8 @@
 # Environment: BENCH_ROUNDS (default 15), BENCH_ZAP_ROUNDS (default
 # BENCH_ROUNDS/3, at least 3), BENCH_ZAP_N (default "100 1000 5000"),
 # BENCH_SETTLE (send's settle in ms, default 20), BENCH_SUP_ROUNDS
-# (section F's rounds, 10 s each, default 10), BUILD (default build).
+# (section F's rounds, 10 s each, default 10), BENCH_G_ROUNDS (section
+# G's rounds, default 10), BUILD (default build).
 set -u
 
 BUILD=${BUILD:-build}
@@ -50,6 +55,10 @@ REAPER=$PPID
 . "$BENCH/peers.sh"
 # shellcheck source=bench/supervision.sh
 . "$BENCH/supervision.sh"
+# shellcheck source=bench/fiveservice.sh
+. "$BENCH/fiveservice.sh"
+# shellcheck source=bench/startpath.sh
+. "$BENCH/startpath.sh"
 QMAILCTL=$BUILD/qmailctl
 FIX=$BUILD/tests/fixtures
 
@@ -65,6 +74,7 @@ bench_cleanup() {
 	done
 	peers_cleanup
 	supervision_cleanup
+	fiveservice_cleanup
 	# The naive scripts' servers, by their pidfiles.
 	for _f in "$W"/*/naive/*.pid; do
 		_p=$(pidfile_pid "$_f") && ours "$_p" && kill -KILL "$_p" 2>/dev/null
@@ -98,6 +108,8 @@ for _n in $ZAP_N; do
 done
 SETTLE=${BENCH_SETTLE:-20}
 num "$SETTLE" 0 10000 || { echo "bench: fatal: BENCH_SETTLE: 0..10000 ms" >&2; exit 2; }
+G_ROUNDS=${BENCH_G_ROUNDS:-10}
+num "$G_ROUNDS" 1 1000 || { echo "bench: fatal: BENCH_G_ROUNDS must be 1..1000" >&2; exit 2; }
 
 mkdir -p "$W/res"
 RACE=$W/race
@@ -680,6 +692,7 @@ machine() {
 	[ -n "${BENCH_ZAP_N:-}" ] && _env="$_env BENCH_ZAP_N='$ZAP_N'"
 	[ -n "${BENCH_SETTLE:-}" ] && _env="$_env BENCH_SETTLE=$SETTLE"
 	[ -n "${BENCH_SUP_ROUNDS:-}" ] && _env="$_env BENCH_SUP_ROUNDS=$F_ROUNDS"
+	[ -n "${BENCH_G_ROUNDS:-}" ] && _env="$_env BENCH_G_ROUNDS=$G_ROUNDS"
 	say "reproduce: make bench BENCH_ROUNDS=$ROUNDS$_env"
 	say "rounds: $ROUNDS (zap: $ZAP_ROUNDS); times in ms; figures are medians with min, p90 and max."
 	say "The whole run is a child subreaper that reaps exited processes at once, as init would."
@@ -694,6 +707,7 @@ setup_a
 setup_b
 setup_c
 setup_d
+setup_g
 
 # repeat N FUNCTION...: every FUNCTION once a round, N rounds.
 # (Its variables are its own: the round functions use _n, _r and _f.)
@@ -727,6 +741,13 @@ BUILD=$BUILD sh "$top/bench/hiq.sh" | while IFS= read -r _line; do say "$_line";
 progress "bench: F: supervision, $ROUNDS rounds of $(f_tools)"
 run_f
 report_f
+
+progress "bench: G: $G_ROUNDS rounds of $G_TOOLS"
+repeat "$G_ROUNDS" round_g
+report_g
+progress "bench: G2: the start path, $SP_ROUNDS rounds"
+run_sp
+report_sp
 
 say ""
 say "run took $(( $(date +%s) - t_begin )) s; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -188,9 +188,7 @@ f_count_down() {
 f_count_logger() {
 	case $1 in
 	qmailctl) pidfile_pid "$F/q/run/count.log.pid" ;;
-	runit) pidfile_pid "$(f_count_svc runit)/log/supervise/pid" ;;
-	s6) _cp=$(s6-svstat -o pid "$(f_count_svc s6)/log" 2>/dev/null) && [ "${_cp:--1}" -gt 0 ] && echo "$_cp" ;;
-	dt) svstat "$(f_count_svc dt)/log" 2>/dev/null | sed -n 's/.*: up (pid \([0-9]*\)).*/\1/p' | grep . ;;
+	*) sup_pid "$1" "$(f_count_svc "$1")/log" ;;
 	esac
 }
 
@@ -240,14 +238,6 @@ run_f() {
 	for _tool in $F_TOOLS; do f_down "$_tool"; done
 }
 
-# f_fastest KEY: the lowest median of KEY among the peers (not qmailctl).
-f_fastest() {
-	for _tool in $F_TOOLS; do
-		[ "$_tool" = qmailctl ] && continue
-		median "f.$_tool.$1"
-	done | grep -v NA | sort -n | head -n 1
-}
-
 report_f() {
 	say ""
 	say "F. Supervision (issue 13): the smtps pipeline of D under each supervisor.  \"back\": SIGKILL of"
@@ -258,7 +248,8 @@ report_f() {
 	say "   in 10 s idle."
 	say "   lines lost / twice: $F_LINES numbered lines written through the pipe while the logger"
 	say "   was stopped (TERM) and restarted $F_LOGGER times."
-	_fast=$(f_fastest back)
+	# shellcheck disable=SC2086 # the tools split into words
+	_fast=$(fastest f back $F_TOOLS)
 	printf '  %-14s %15s %11s %9s %10s %9s %9s %8s\n' tool back /fastest "RSS kB" "private kB" wakeups lost twice
 	for _tool in $F_TOOLS; do
 		printf '  %-14s %15s %11s %9s %10s %9s %9s %8s\n' "$(d_name "$_tool")" \
@@ -269,7 +260,8 @@ report_f() {
 	say "  qmailctl: SIGKILL to \"qmailctl status\" saying up again (a new pid): $(mp f.qmailctl.status) ms"
 	say "  every server killed had been up over 10 s (qmailctl restarts at once after 10 s up, the peers"
 	say "  after 1 s; sooner, qmailctl backs off from 100 ms and the peers wait 1 s)."
-	_rs=$(f_fastest rss)
+	# shellcheck disable=SC2086
+	_rs=$(fastest f rss $F_TOOLS)
 	say "  issue 13 targets: back within 1.2x the fastest peer (here $(ratio "$(median f.qmailctl.back)" "${_fast:-NA}")),"
 	say "  0 lines lost (here $(median f.qmailctl.lost)), no idle wakeups (here $(median f.qmailctl.wakeups)),"
 	say "  RSS at most about runsv's (here $(median f.qmailctl.rss) kB against $(median f.runit.rss) kB, private"
@@ -287,7 +279,7 @@ supervision_cleanup() {
 	[ -n "${F:-}" ] || return 0
 	[ -f "$F/q/qmailctl.conf" ] && "$QMAILCTL" -q -f "$F/q/qmailctl.conf" zap count >/dev/null 2>&1
 	case " ${F_TOOLS:-} " in
-	*" dt "*) svc -dx "$(f_count_svc dt)" "$(f_count_svc dt)/log" 2>/dev/null ;;
+	*" dt "*) end_supervise "$(f_count_svc dt)" ;;
 	esac
 	return 0
 }

@@ -51,6 +51,31 @@ static inline long cert_days_left(long long seconds_left)
 int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
     struct cert_report *r);
 
+/* What a certificate says that stays while its file is the same file:
+ * learnt by cert_check_learn, used by cert_check_known (cert_cache.c
+ * keeps it across starts). */
+struct cert_known {
+	long long not_before;   /* seconds since 1970 */
+	long long not_after;
+	char not_after_text[64];        /* as cert_report's not_after */
+	char subject_cn[256];           /* as cert_report's subject_cn */
+};
+
+/* cert_check, and when the certificate and its key were found to match,
+ * what the certificate says into *k (its dates, its subject's CN). */
+int cert_check_learn(const char *file, uid_t uid, gid_t gid, long warn_days,
+    struct cert_report *r, struct cert_known *k);
+
+/* cert_check of a file that held k's matching certificate and key when
+ * it was last parsed, and is unchanged since (cert_cache.c decides):
+ * nothing is parsed.  What does not depend on the file's content alone
+ * is checked now: it exists, uid/gid may read it (the kernel's answer),
+ * now is within k's dates, who else may read the key.  Returns 0 or -1
+ * as cert_check does; 1 when now is before k's notBefore (a clock set
+ * back): then cert_check must say why. */
+int cert_check_known(const char *file, uid_t uid, gid_t gid, long warn_days,
+    const struct cert_known *k, struct cert_report *r);
+
 /* Writes a self-signed certificate and its key to file, valid from now
  * for days: EC P-256, CN and subjectAltName DNS:hostname, random serial,
  * SHA-256, CA:FALSE, keyUsage digitalSignature, extendedKeyUsage

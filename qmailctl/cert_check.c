@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -224,20 +225,10 @@ static void subject_cn(X509 *x, char *out, size_t size)
 
 /* ---- validity ---- */
 
-static int check_dates(const char *file, X509 *x, long warn_days,
-    struct cert_report *r)
+/* Refuses an expired certificate, warns of one that expires within
+ * warn_days: from r->seconds_left and r->not_after. */
+static int judge_left(const char *file, long warn_days, struct cert_report *r)
 {
-	char nb[64];
-	int days, secs;
-
-	time_text(X509_get0_notAfter(x), r->not_after, sizeof r->not_after);
-	if (X509_cmp_current_time(X509_get0_notBefore(x)) >= 0) {
-		time_text(X509_get0_notBefore(x), nb, sizeof nb);
-		return refuse_cert(r, file, "not yet valid (notBefore %s)", nb);
-	}
-	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
-		return refuse_cert(r, file, "unreadable notAfter");
-	r->seconds_left = days * DAY_SECONDS + secs;
 	r->days_left = cert_days_left(r->seconds_left);
 	if (r->seconds_left <= 0) {
 		long ago = -r->days_left;
@@ -256,8 +247,70 @@ static int check_dates(const char *file, X509 *x, long warn_days,
 	return 0;
 }
 
-int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
+static int check_dates(const char *file, X509 *x, long warn_days,
     struct cert_report *r)
+{
+	char nb[64];
+	int days, secs;
+
+	time_text(X509_get0_notAfter(x), r->not_after, sizeof r->not_after);
+	if (X509_cmp_current_time(X509_get0_notBefore(x)) >= 0) {
+		time_text(X509_get0_notBefore(x), nb, sizeof nb);
+		return refuse_cert(r, file, "not yet valid (notBefore %s)", nb);
+	}
+	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
+		return refuse_cert(r, file, "unreadable notAfter");
+	r->seconds_left = days * DAY_SECONDS + secs;
+	return judge_left(file, warn_days, r);
+}
+
+/* A certificate's time as seconds since 1970; -1 if unreadable. */
+static int epoch_of(const ASN1_TIME *t, long long *out)
+{
+	struct tm tm;
+
+	if (!ASN1_TIME_to_tm(t, &tm))
+		return -1;
+	*out = (long long)timegm(&tm);
+	return 0;
+}
+
+static int learn(X509 *x, const struct cert_report *r, struct cert_known *k)
+{
+	memset(k, 0, sizeof *k);
+	if (epoch_of(X509_get0_notBefore(x), &k->not_before) < 0 ||
+	    epoch_of(X509_get0_notAfter(x), &k->not_after) < 0)
+		return -1;
+	snprintf(k->not_after_text, sizeof k->not_after_text, "%s",
+	    r->not_after);
+	snprintf(k->subject_cn, sizeof k->subject_cn, "%s", r->subject_cn);
+	return 0;
+}
+
+int cert_check_known(const char *file, uid_t uid, gid_t gid, long warn_days,
+    const struct cert_known *k, struct cert_report *r)
+{
+	long long now = (long long)time(NULL);
+	struct stat st;
+
+	memset(r, 0, sizeof *r);
+	if (stat(file, &st) < 0)
+		return refuse_cert(r, file, "%s", strerror(errno));
+	if (check_readable(file, uid, gid, r) < 0)
+		return -1;
+	if (now < k->not_before)
+		return 1;
+	snprintf(r->not_after, sizeof r->not_after, "%s", k->not_after_text);
+	snprintf(r->subject_cn, sizeof r->subject_cn, "%s", k->subject_cn);
+	r->seconds_left = k->not_after - now;
+	if (judge_left(file, warn_days, r) < 0)
+		return -1;
+	check_exposure(file, &st, gid, r);
+	return 0;
+}
+
+int cert_check_learn(const char *file, uid_t uid, gid_t gid, long warn_days,
+    struct cert_report *r, struct cert_known *k)
 {
 	struct stat st;
 	struct pair p;
@@ -276,6 +329,14 @@ int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
 		subject_cn(p.x, r->subject_cn, sizeof r->subject_cn);
 	if (rc == 0)
 		check_exposure(file, &st, gid, r);
+	if (rc == 0 && k && learn(p.x, r, k) < 0)
+		k->not_after = k->not_before = 0;
 	pair_free(&p);
 	return rc;
+}
+
+int cert_check(const char *file, uid_t uid, gid_t gid, long warn_days,
+    struct cert_report *r)
+{
+	return cert_check_learn(file, uid, gid, warn_days, r, NULL);
 }

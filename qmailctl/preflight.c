@@ -21,6 +21,7 @@
  *    exits at once, and the server's next write meets a broken pipe. */
 #include "preflight.h"
 #include "access_as.h"
+#include "cert_cache.h"
 #include "checkpassword.h"
 #include "multilog.h"
 #include "qmailconf.h"
@@ -82,13 +83,18 @@ int preflight_cert(const struct unit *u, struct cert_report *r)
 	return cert_check(u->svc->cert, uid, gid, u->site->cert_warn_days, r);
 }
 
+/* start's check: what the last start learnt from an unchanged file is
+ * not parsed again (cert_cache.h). */
 static int check_cert(struct unit *u)
 {
 	struct cert_report r;
+	uid_t uid;
+	gid_t gid;
 
 	if (!u->svc->cert)
 		return EXIT_OK;
-	if (preflight_cert(u, &r) < 0) {
+	preflight_ids(u->svc, &uid, &gid);
+	if (cert_check_remembered(u, u->svc->cert, uid, gid, &r) < 0) {
 		sayerr(u, "%s", r.err.text);
 		return EXIT_FAILED;
 	}

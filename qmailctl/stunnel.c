@@ -22,11 +22,11 @@
  * the message is plainer. */
 #include "stunnel.h"
 #include "access_as.h"
-#include "atomic.h"
 #include "clock.h"
 #include "msg.h"
 #include "rundir.h"
 #include "spawn.h"
+#include "stamp.h"
 #include "transition.h"
 
 #include <errno.h>
@@ -349,26 +349,6 @@ static int run_stunnel(struct unit *u, const char *prog, const char *conf,
 
 /* ---- remembering a check that passed ---- */
 
-static void stamp_file(char *buf, size_t size, const char *label,
-    const char *path)
-{
-	struct stat st;
-	size_t n = strlen(buf);
-
-	if (n >= size)
-		return;
-	if (stat(path, &st) < 0)
-		snprintf(buf + n, size - n, "%s %s -\n", label, path);
-	else
-		snprintf(buf + n, size - n, "%s %s %ju:%ju:%jd:%jd.%09ld:"
-		    "%jd.%09ld:%o:%u:%u\n", label, path, (uintmax_t)st.st_dev,
-		    (uintmax_t)st.st_ino, (intmax_t)st.st_size,
-		    (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
-		    (intmax_t)st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
-		    (unsigned)st.st_mode, (unsigned)st.st_uid,
-		    (unsigned)st.st_gid);
-}
-
 /* What the verdict of `stunnel CONFIG` depends on, as far as we see. */
 static void stunnel_stamp(const struct unit *u, const char *prog,
     const struct stunnel_conf *c, uid_t uid, gid_t gid, char *buf,
@@ -388,25 +368,6 @@ static void stunnel_stamp(const struct unit *u, const char *prog,
 		stunnel_path(cert, sizeof cert, u->svc->directory, c->cafile);
 		stamp_file(buf, size, "cafile", cert);
 	}
-}
-
-/* The stamp is in the checked rundir, opened through its descriptor. */
-static int stamp_matches(int dirfd, const char *name, const char *stamp)
-{
-	char old[8192];
-	ssize_t n;
-	int fd;
-
-	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, old, sizeof old - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	old[n] = 0;
-	return !strcmp(old, stamp);
 }
 
 int stunnel_preflight(struct unit *u, uid_t uid, gid_t gid)
@@ -468,8 +429,8 @@ int stunnel_preflight(struct unit *u, uid_t uid, gid_t gid)
 	sayv(u, "stunnel config %s: checked by %s in %.1f ms", c.path, path,
 	    (double)(clock_us() - t0) / 1000);
 	/* Not remembered: the next start checks again; nothing worse. */
-	if (remember && atomic_write_at(u->rundir->fd, u->rundir->path, stampfile, stamp,
-	    strlen(stamp), 0644, ATOMIC_CHECK_DIR, &e) < 0)
+	if (remember && stamp_keep(u->rundir->fd, u->rundir->path, stampfile,
+	    stamp, &e) < 0)
 		sayv(u, "unable to remember the check: %s", e.text);
 	return EXIT_OK;
 }

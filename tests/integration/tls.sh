@@ -387,6 +387,23 @@ q -v start bad >"$T/out" 2>&1
 check "... but after an edit it does" grep -q "^bad: stunnel config $T/stunnel/bad.conf: checked by" "$T/out"
 q stop bad >/dev/null 2>&1
 
+# So is the certificate's parse: an unchanged file is not parsed again,
+# but what does not depend on its content alone is judged at every start.
+q -v start bad >"$T/out" 2>&1
+check "-v start: the unchanged certificate is not parsed again" \
+	grep -q "^bad: certificate $T/bad.pem: unchanged since it was parsed" "$T/out"
+q stop bad >/dev/null 2>&1
+check "... what its parse found is kept in the rundir" \
+	grep -q "^not_after [0-9]" "$T/run/bad.cert-ok"
+sed -i "s/^not_after [0-9]*/not_after $(( $(date +%s) - 2 * 86400 ))/" "$T/run/bad.cert-ok"
+refused "an unchanged certificate past the notAfter it was parsed with" \
+	"certificate $T/bad.pem: expired 2 days ago"
+cp "$T/bad.pem" "$T/good.pem"
+{ openssl x509 -in "$T/a.pem"; openssl pkey -in "$T/b.pem"; } >"$T/bad.pem"
+refused "a parsed certificate rewritten with another key: parsed again" \
+	"certificate $T/bad.pem: key does not match certificate"
+cp "$T/good.pem" "$T/bad.pem"
+
 # Past the preflight: the program behind stunnel exists but says nothing.
 # The handshake succeeds; the start fails on the greeting.
 stunnel_conf bad smtp "$T/bad.pem"
