@@ -4,6 +4,7 @@
 #include "chain.h"
 #include "conf.h"
 #include "msg.h"
+#include "pathwalk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -75,8 +76,9 @@ int multilog_dir_path(const struct service *svc, char *buf, size_t size)
 int multilog_dir_open(const struct service *svc, struct err *e)
 {
 	const struct multilog *m = &svc->multilog;
-	char path[PATH_MAX];
-	int fd;
+	char path[PATH_MAX], copy[PATH_MAX];
+	const char *base;
+	int fd, parent;
 
 	if (!svc->log)
 		return err_set(e, "no log line in %s: nothing is logged",
@@ -88,9 +90,14 @@ int multilog_dir_open(const struct service *svc, struct err *e)
 		return err_set(e, "its multilog has no log directory (no "
 		    "argument starting with '.' or '/')");
 	multilog_dir_path(svc, path, sizeof path);
-	/* The last component is not followed: a symlink planted in the
-	 * logger's parent directory would have root read elsewhere. */
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Each component on the way: a symlink is followed only where only
+	 * root could have made it; the last one never is (a symlink planted
+	 * in the logger's parent directory would have root read elsewhere). */
+	if ((parent = pathwalk_parent(path, copy, sizeof copy, &base)) < 0)
+		return err_sys(e, "unable to open log directory %s", path);
+	fd = openat(parent, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	close(parent);
 	if (fd < 0)
 		return err_sys(e, "unable to open log directory %s", path);
 	return fd;

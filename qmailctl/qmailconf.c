@@ -16,6 +16,7 @@
 #include "json.h"
 #include "msg.h"
 #include "multilog.h"
+#include "pathwalk.h"
 #include "stunnel.h"
 
 #include <errno.h>
@@ -67,51 +68,6 @@ static void finding(struct checker *c, enum qc_level level, const char *path,
 
 /* ---- looking without following what others may have planted ---- */
 
-/* A directory only root may change: a symlink in it is root's own. */
-static int root_only(int dfd)
-{
-	struct stat st;
-
-	return fstat(dfd, &st) == 0 && st.st_uid == 0 &&
-	    !(st.st_mode & S_IWOTH) &&
-	    !((st.st_mode & S_IWGRP) && st.st_gid != 0);
-}
-
-/* Opens the directory that holds path, one component at a time (a
- * symlink is followed only in a directory only root may change), and
- * points *base at the last component in copy.  The fd, or -1 with errno
- * (ELOOP or ENOTDIR: a symlink others could have planted). */
-static int open_parent(const char *path, char *copy, size_t size,
-    const char **base)
-{
-	char *p, *slash;
-	int dfd, next;
-	size_t n;
-
-	if (path[0] != '/' || (n = strlen(path)) >= size) {
-		errno = path[0] != '/' ? EINVAL : ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(copy, path, n + 1);
-	while (n > 1 && copy[n - 1] == '/')
-		copy[--n] = '\0';       /* "dir/" names dir */
-	if ((dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	for (p = copy + 1; (slash = strchr(p, '/')); p = slash + 1) {
-		*slash = '\0';
-		if (!*p)
-			continue;
-		next = openat(dfd, p, O_PATH | O_DIRECTORY | O_CLOEXEC |
-		    (root_only(dfd) ? 0 : O_NOFOLLOW));
-		close(dfd);
-		if (next < 0)
-			return -1;
-		dfd = next;
-	}
-	*base = *p ? p : ".";
-	return dfd;
-}
-
 /* What was found at a path. */
 struct look {
 	char path[PATH_MAX];
@@ -157,8 +113,8 @@ static int look_at(struct look *l, int text, const char *fmt, ...)
 	l->err = n < 0 || (size_t)n >= sizeof l->path ? ENAMETOOLONG : 0;
 	if (l->err)
 		return -1;
-	if ((dfd = open_parent(l->path, copy, sizeof copy, &base)) >= 0)
-		nofollow = root_only(dfd) ? 0 : O_NOFOLLOW;
+	if ((dfd = pathwalk_parent(l->path, copy, sizeof copy, &base)) >= 0)
+		nofollow = pathwalk_root_only(dfd) ? 0 : O_NOFOLLOW;
 	if (dfd < 0 || fstatat(dfd, base, &l->st, nofollow ?
 	    AT_SYMLINK_NOFOLLOW : 0) < 0)
 		l->err = errno;

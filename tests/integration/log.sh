@@ -180,6 +180,16 @@ ln -s "$T/elsewhere" "$T/log/gone"
 q log gone >"$T/out" 2>&1; is_rc $? 1 "a symlinked log directory: exit 1"
 check "... not followed" grep -q "^gone: failed: unable to open log directory $T/log/gone: " "$T/out"
 rm "$T/log/gone"
+# A symlink on the way to it, in a directory others may write: not
+# followed either (one in a directory only root may change would be).
+mkdir -m 1777 "$T/pub"
+ln -s "$T/log" "$T/pub/logs"
+sed "s|\${T}/log/gone|$T/pub/logs/smtp|" "$T/services/gone" >"$T/services/via"
+q log via >"$T/out" 2>&1; is_rc $? 1 "a log directory behind a symlink in a public directory: exit 1"
+check "... the symlink not followed" grep -q "^via: failed: unable to open log directory $T/pub/logs/smtp: Not a directory" "$T/out"
+chmod 755 "$T/pub"
+q log via >"$T/out" 2>&1; is_rc $? 0 "... the same symlink in a directory only root may change is followed"
+rm -r "$T/pub" "$T/services/via"
 
 add_service bad <<'SVC'
 run = /bin/true
