@@ -22,6 +22,9 @@
 
 struct started {
 	char why[1024];         /* why the start failed */
+	int code;               /* its exit code, when not EXIT_FAILED (the
+	                         * supervisor found the service misconfigured
+	                         * or a program missing); 0: EXIT_FAILED */
 	char tls[128];          /* what the probe negotiated */
 	long long t0;
 	int log_err;            /* the logger's stderr (multilog.h), or -1 */

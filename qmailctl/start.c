@@ -242,7 +242,7 @@ static int adopt_locked(struct unit *u)
 		sayerr(u, "unable to put it under a new %s: %s (%s)",
 		    SUPERVISE_PROG, st.why, run->state == EL_ALIVE ? "what runs "
 		    "is left running, unsupervised" : "the service is down");
-		return EXIT_FAILED;
+		return st.code ? st.code : EXIT_FAILED;
 	}
 	if (rc == -2) {
 		sayerr(u, "under a new %s %d, but %s", SUPERVISE_PROG,
@@ -317,7 +317,7 @@ int start_locked(struct unit *u)
 			sayerr(u, "%s (log: %s)", st.why, tail);
 		else
 			sayerr(u, "%s", st.why);
-		return EXIT_FAILED;
+		return st.code ? st.code : EXIT_FAILED;
 	}
 	fmt_duration(took, sizeof took, (double)(clock_ms() - st.t0) / 1000);
 	el_name_running(run);

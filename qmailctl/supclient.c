@@ -155,9 +155,13 @@ static int read_report(struct unit *u, int sock, long long deadline,
 
 	deadline += REPORT_GRACE_MS;
 	read_line(sock, deadline, line, sizeof line);
-	/* An adopting supervisor says what it could not take over. */
-	while (!strncmp(line, "note ", 5)) {
-		say(u, "%s", line + 5);
+	/* An adopting supervisor says what it could not take over; one that
+	 * refuses the service says with which exit code, then why. */
+	while (!strncmp(line, "note ", 5) || !strncmp(line, "code ", 5)) {
+		if (line[0] == 'n')
+			say(u, "%s", line + 5);
+		else
+			st->code = atoi(line + 5);
 		read_line(sock, deadline, line, sizeof line);
 	}
 	if (!strncmp(line, "spawned ", 8)) {

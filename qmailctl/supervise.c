@@ -25,7 +25,9 @@
  * supervisor exits.
  *
  * The report socket (fd in $QMAILCTL_SUPERVISE_FD) tells the starting
- * worker "spawned run PID log PID", then "ready TLS" or "failed WHY".
+ * worker "spawned run PID log PID", then "ready TLS" or "failed WHY"; a
+ * service refused before anything is spawned (its file broken since
+ * start read it, a program gone) is "code N" (6, 5), then "failed WHY".
  *
  * In the foreground ("qmailctl supervise NAME", the main process of
  * systemd's qmail@.service) there is no worker: a failure is said on

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,24 @@ static void take_env(struct sup *s)
 	unsetenv(SUPERVISE_FOREGROUND_ENV);
 }
 
+/* The supervisor refuses the service before anything is spawned: the
+ * worker is told the exit code (6, 5, 1), then why, as start's own
+ * checks would have said it. */
+static _Noreturn void refuse(struct sup *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static _Noreturn void refuse(struct sup *s, int code, const char *fmt, ...)
+{
+	char why[1100];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	sup_report(s, "code %d", code);
+	sup_report(s, "failed %s", why);
+	_exit(code);
+}
+
 static void setup(struct sup *s, const char *name)
 {
 	const char *conf = getenv("QMAILCTL_CONF");
@@ -219,18 +238,14 @@ static void setup(struct sup *s, const char *name)
 	if (!conf || !*conf)
 		conf = CONF_DEFAULT_FILE;
 	if (conf_load_site(conf, &s->site, &e) < 0 ||
-	    service_load(&s->site, name, &s->svc, &e) < 0) {
-		sup_report(s, "failed %s", e.text);
-		_exit(EXIT_CONFIG);
-	}
+	    service_load(&s->site, name, &s->svc, &e) < 0)
+		refuse(s, EXIT_CONFIG, "%s", e.text);
 	/* The rundir is checked again, as by every command: the supervisor
 	 * opens pidfiles and its state only below that descriptor. */
 	if (rundir_open(&s->rundir, s->site.rundir, 0, &e) < 0 ||
-	    s->rundir.fd < 0) {
-		sup_report(s, "failed %s", s->rundir.fd < 0 && !e.text[0] ?
+	    s->rundir.fd < 0)
+		refuse(s, EXIT_FAILED, "%s", s->rundir.fd < 0 && !e.text[0] ?
 		    "the run directory is gone" : e.text);
-		_exit(EXIT_FAILED);
-	}
 	backoff_init(&s->backoff, &s->svc.sup);
 	unit_init(&s->u, &s->site, &s->svc, &s->opts);
 	s->u.rundir = &s->rundir;
@@ -238,18 +253,14 @@ static void setup(struct sup *s, const char *name)
 	unit_observe(&s->u);            /* for the cgroup start prepared */
 	for (i = 0; i < s->u.nel; i++)
 		if (spawn_resolve(s->u.el[i].argv[0], s->site.path,
-		    s->paths[i], PATH_MAX) < 0) {
-			sup_report(s, "failed %s is not installed or not "
-			    "executable", s->u.el[i].argv[0]);
-			_exit(EXIT_NOT_INSTALLED);
-		}
+		    s->paths[i], PATH_MAX) < 0)
+			refuse(s, EXIT_NOT_INSTALLED, "%s is not installed or "
+			    "not executable", s->u.el[i].argv[0]);
 	s->env = unit_env(&s->u);
 	if (pidfile_write_self_at(s->rundir.fd, s->rundir.path,
 	    el_pidname(&s->u.sup), &e) < 0 || (proc_self_ident(&s->u.sup.id) < 0 &&
-	    err_sys(&e, "unable to read its own identity in /proc") < 0)) {
-		sup_report(s, "failed %s", e.text);
-		_exit(EXIT_FAILED);
-	}
+	    err_sys(&e, "unable to read its own identity in /proc") < 0))
+		refuse(s, EXIT_FAILED, "%s", e.text);
 	s->u.sup.state = EL_ALIVE;
 }
 

@@ -244,4 +244,19 @@ check "... and nothing of the service runs any more" test -z "$(wedge_left)"
 check "... nor is recorded" test -z "$(pidfiles_in "$T/run" | grep '^wedge')"
 rm -f "$T/services/wedge"
 
+# A supervisor that finds the service refused (its file broken or a
+# program gone since start read it: a race start cannot close) tells
+# its worker the exit code first, then why, and exits with it.
+SUP=${QMAILCTL%/*}/qmailctl-supervise
+QMAILCTL_CONF=$T/qmailctl.conf QMAILCTL_SUPERVISE_FD=3 "$SUP" nosuch 3>"$T/report" 2>/dev/null
+is_rc $? 6 "the supervisor of a service with no file exits 6"
+check "... telling its worker 'code 6', then why" sh -c \
+	"sed -n 1p '$T/report' | grep -qx 'code 6' && sed -n 2p '$T/report' | grep -q '^failed .*nosuch'"
+printf 'run = %s/nonexistent\nprobe = none\n' "$T" >"$T/services/gone"
+QMAILCTL_CONF=$T/qmailctl.conf QMAILCTL_SUPERVISE_FD=3 "$SUP" gone 3>"$T/report" 2>/dev/null
+is_rc $? 5 "... of a service whose program is gone: 5"
+check "... 'code 5', then why" sh -c \
+	"sed -n 1p '$T/report' | grep -qx 'code 5' && sed -n 2p '$T/report' | grep -q '^failed .*nonexistent is not installed'"
+rm -f "$T/services/gone"
+
 done_testing
