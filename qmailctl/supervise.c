@@ -395,6 +395,8 @@ static void restart_due(struct sup *s)
 	 * of the start that made us bounded only that start */
 	if (done && !backoff_pending(&s->backoff, s->u.nel))
 		sup_confirm(s, s->svc.start_timeout_ms);
+	else
+		probe_finish();         /* no confirmation now: nothing kept */
 }
 
 static void on_signal(struct sup *s)
