@@ -376,8 +376,6 @@ static void restart_due(struct sup *s)
 	for (i = 0; i < s->u.nel && !s->hold; i++) {
 		if (!backoff_take_due(&s->backoff, i, now))
 			continue;
-		/* what the probes need gets ready while the element starts */
-		probe_prepare(&s->svc.probe);
 		s->st.restarts++;
 		s->st.last_restart = now;
 		memset(&st, 0, sizeof st);
@@ -393,10 +391,10 @@ static void restart_due(struct sup *s)
 	}
 	/* a restart is bounded by the service's own start_timeout; the -t
 	 * of the start that made us bounded only that start */
+	/* (the probes' relay starts in the wait, after the spawn: the
+	 * server's own start comes first) */
 	if (done && !backoff_pending(&s->backoff, s->u.nel))
 		sup_confirm(s, s->svc.start_timeout_ms);
-	else
-		probe_finish();         /* no confirmation now: nothing kept */
 }
 
 static void on_signal(struct sup *s)

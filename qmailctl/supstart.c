@@ -66,13 +66,14 @@ static void first_start(struct sup *s)
 	st.log_err = s->u.nel == 2 ? logger_stderr_open() : -1;
 	st.t0 = clock_ms();
 	sup_save_state(s, "starting");
-	/* what the probes need gets ready while the elements start */
-	probe_prepare(&s->svc.probe);
 	if (s->u.nel == 2 && sup_respawn(s, EL_LOG, &st) < 0)
 		rc = -1;
 	if (rc == 0)
 		rc = sup_respawn(s, EL_RUN, &st);
 	if (rc == 0) {
+		/* what the probes need gets ready while the server binds,
+		 * not before: its own start comes first */
+		probe_prepare(&s->svc.probe);
 		report_spawned(s);
 		rc = launch_wait_ready(&s->u, st.t0 + unit_timeout(&s->u,
 		    s->svc.start_timeout_ms), s->sigfd, &st);
