@@ -5,7 +5,7 @@
 #include "run.h"
 
 #include "clock.h"
-#include "proc.h"
+#include "cloexec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +30,7 @@ static _Noreturn void child(char **argv, const int *from, const int *to,
 	/* qmail-smtpd ignores SIGPIPE, and an ignored signal stays ignored
 	 * across exec: a filter gets the default, as in a shell pipeline. */
 	signal(SIGPIPE, SIG_DFL);
-	proc_cloexec_all();
+	cloexec_all();
 	/* Copies above every target first, so no dup2 overwrites a source. */
 	for (i = 0; i < n; i++)
 		if ((tmp[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10)) < 0)

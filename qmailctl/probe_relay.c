@@ -2,10 +2,10 @@
  * (probe_relay.h). */
 #include "probe_relay.h"
 #include "atomic.h"
+#include "cloexec.h"
 #include "clock.h"
 #include "exitcode.h"
 #include "msg.h"
-#include "proc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,7 +37,7 @@ static _Noreturn void relay_child(const char *qmailctl, int in, int out)
 	signal(SIGPIPE, SIG_DFL);
 	if (null < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(null, 2) < 0)
 		_exit(111);
-	proc_cloexec_all();
+	cloexec_all();
 	execv(qmailctl, argv);
 	/* said as the answer to the first request */
 	dprintf(1, "-1 0 0 - -\nunable to run %s: %s\n", qmailctl,

@@ -111,11 +111,6 @@ int proc_take_fd(int handle, int fd);
  * end of a pipe of which only one end is held. */
 int proc_reopen_fd(int fd, int flags);
 
-/* Marks every descriptor above 2 close-on-exec, so that a program we
- * exec keeps only fds 0-2 and what is cleared again after this:
- * close_range() (Linux 5.11), else fd by fd up to the limit. */
-void proc_cloexec_all(void);
-
 /* The program named prog in the directory of the running executable
  * (/proc/self/exe's target), into buf: qmailctl and qmailctl-supervise
  * find each other so, wherever they were installed.  -1 with errno. */

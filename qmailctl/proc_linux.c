@@ -17,9 +17,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -376,20 +373,6 @@ int proc_reopen_fd(int fd, int flags)
 
 	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	return open(path, flags | O_CLOEXEC);
-}
-
-void proc_cloexec_all(void)
-{
-	long max;
-	int fd;
-
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-		return;
-	max = sysconf(_SC_OPEN_MAX);
-	if (max < 0 || max > 1 << 20)
-		max = 1 << 20;
-	for (fd = 3; fd < max; fd++)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
 int proc_self_sibling(const char *prog, char *buf, size_t size)

@@ -1,8 +1,8 @@
 /* runprog.c: run a helper program bounded in time, its output read as it
  * comes (see runprog.h). */
 #include "runprog.h"
+#include "cloexec.h"
 #include "clock.h"
-#include "proc.h"
 #include "report.h"
 
 #include <errno.h>
@@ -36,7 +36,7 @@ static _Noreturn void child(const struct runprog *r, int out, int err)
 	if (null < 0 || dup2(r->fd_in >= 0 ? r->fd_in : null, 0) < 0 ||
 	    dup2(out >= 0 ? out : null, 1) < 0 || dup2(err, 2) < 0)
 		_exit(111);
-	proc_cloexec_all();
+	cloexec_all();
 	execve(r->prog, r->argv, r->envp);
 	dprintf(2, "unable to run %s: %s\n", r->prog, strerror(errno));
 	_exit(111);

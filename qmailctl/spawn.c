@@ -1,6 +1,7 @@
 /* spawn.c: fork, set the element up, write its pidfile, exec; report. */
 #include "spawn.h"
 #include "cgroup.h"
+#include "cloexec.h"
 #include "pidfile.h"
 #include "proc.h"
 
@@ -117,7 +118,7 @@ static _Noreturn void child(const struct spawn_req *rq, int report,
 		    errno, 0);
 	/* Whatever else we hold (a caller's pipe, a lock) must not live on
 	 * in a daemon: it would keep pipes open and locks held forever. */
-	proc_cloexec_all();
+	cloexec_all();
 	if (!in_cgroup && rq->cgroup && rq->cgroup[0] &&
 	    cgroup_enter(rq->cgroup) < 0) {
 		snprintf(why, sizeof why, "unable to enter cgroup %s",

@@ -4,6 +4,7 @@
 #include "supervise.h"
 #include "cgroup.h"
 #include "clock.h"
+#include "cloexec.h"
 #include "msg.h"
 #include "proc.h"
 #include "report.h"
@@ -82,7 +83,7 @@ static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
 	/* A daemon keeps nothing of its caller's but the report socket: an
 	 * inherited pipe (a make jobserver's, an ssh session's) would be
 	 * held open as long as the service runs. */
-	proc_cloexec_all();
+	cloexec_all();
 	fcntl(sock, F_SETFD, 0);
 	snprintf(fd, sizeof fd, "%d", sock);
 	setenv(SUPERVISE_FD_ENV, fd, 1);
@@ -101,7 +102,7 @@ void supervise_exec_foreground(struct unit *u)
 	/* The service's lock stays held across the exec until the first
 	 * start is confirmed, as a start's worker holds it; nothing else of
 	 * ours or of the service manager's beyond fds 0-2. */
-	proc_cloexec_all();
+	cloexec_all();
 	if (u->lock >= 0)
 		fcntl(u->lock, F_SETFD, 0);
 	snprintf(fd, sizeof fd, "%d", u->lock);
