@@ -277,7 +277,7 @@ int do_check(struct unit *u)
 
 int check_run(struct unit *units, size_t n)
 {
-	int worst = workers_run(units, n, do_check);
+	int worst = workers_run(units, n, do_check, NULL);
 
 	/* A worker that died is reported by workers_run with exit 1:
 	 * RANK_UNKNOWN, which is what it is. */

@@ -440,7 +440,8 @@ static int dispatch(const struct command *cmd, const struct site *site,
 		return check_run(units, n);
 	case IN_WORKERS:
 		rundir_prune_locks(&rundir, known);
-		return workers_run(units, n, cmd->act);
+		return workers_run(units, n, cmd->act,
+		    (cmd->flags & STARTS) ? start_ahead : NULL);
 	case FOREGROUND:
 		/* in this process: it becomes the supervisor */
 		return cmd->act(&units[0]);

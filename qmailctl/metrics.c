@@ -206,7 +206,7 @@ int metrics_run(struct unit *units, size_t n, const struct opts *opts)
 	if (samples == MAP_FAILED)
 		die_sys(EXIT_FAILED, "metrics: unable to map memory");
 	base = units;
-	workers_run(units, n, look);
+	workers_run(units, n, look, NULL);
 	if (!(f = open_memstream(&text, &len)))
 		die_sys(EXIT_FAILED, "metrics: unable to open a memory stream");
 	for (m = 0; m < M_COUNT && n > 0; m++)

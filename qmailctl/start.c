@@ -333,6 +333,24 @@ int start_locked(struct unit *u)
 	return EXIT_OK;
 }
 
+/* A settle is a wait in time alone, which overlaps best with everyone
+ * else's work when it begins first; then a probe through TLS, which
+ * waits for stunnel's start and a handshake; then the plain probes. */
+int start_ahead(const struct unit *u)
+{
+	switch (u->svc->probe.kind) {
+	case PROBE_NONE:
+		return u->svc->settle_ms > 0 ? 2 : 0;
+	case PROBE_TLS:
+	case PROBE_POP3_STLS:
+	case PROBE_SMTP_STARTTLS:
+		return 1;
+	case PROBE_TCP:
+		break;
+	}
+	return 0;
+}
+
 int do_start(struct unit *u)
 {
 	return with_unit_lock(u, u->svc->start_timeout_ms, start_locked);

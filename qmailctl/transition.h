@@ -14,6 +14,9 @@ int do_start(struct unit *u);
 int do_supervise(struct unit *u);
 int do_stop(struct unit *u);
 int do_restart(struct unit *u);
+/* The rank of a start among others (workers_run's ahead): the starts
+ * whose confirmation takes longest are begun first. */
+int start_ahead(const struct unit *u);
 
 int do_zap(struct unit *u);
 int do_reload(struct unit *u);

@@ -31,20 +31,39 @@ static _Noreturn void worker(struct unit *u, int (*fn)(struct unit *))
 	_exit(rc);
 }
 
-int workers_run(struct unit *units, size_t n, int (*fn)(struct unit *))
+/* A handful of units: an insertion sort, stable. */
+void workers_order(const struct unit *units, size_t n,
+    int (*ahead)(const struct unit *), size_t *order)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = i; j > 0 && ahead && ahead(&units[order[j - 1]]) <
+		    ahead(&units[i]); j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+}
+
+int workers_run(struct unit *units, size_t n, int (*fn)(struct unit *),
+    int (*ahead)(const struct unit *))
 {
 	pid_t *pids = xcalloc(n, sizeof *pids);
+	size_t *order = xcalloc(n, sizeof *order);
 	int worst = EXIT_OK, status, rc;
-	size_t i, running = 0;
+	size_t i, k, running = 0;
 	pid_t pid;
 
 	fflush(stdout);
 	fflush(stderr);
 	caller = getpid();
-	for (i = 0; i < n; i++) {
+	workers_order(units, n, ahead, order);
+	for (k = 0; k < n; k++) {
+		i = order[k];
 		pids[i] = fork();
 		if (pids[i] == 0) {
 			free(pids);     /* the worker's copy: it never returns */
+			free(order);
 			worker(&units[i], fn);
 		}
 		if (pids[i] < 0) {
@@ -54,6 +73,7 @@ int workers_run(struct unit *units, size_t n, int (*fn)(struct unit *))
 		}
 		running++;
 	}
+	free(order);
 	while (running > 0) {
 		pid = wait(&status);
 		if (pid < 0 && errno == EINTR)
