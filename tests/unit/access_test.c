@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,38 @@ static void test_as_nobody(void)
 	    "a missing file: ENOENT");
 }
 
+/* The children access_as forked: each one's exit is a SIGCHLD. */
+static volatile sig_atomic_t children;
+
+static void count_child(int sig)
+{
+	(void)sig;
+	children++;
+}
+
+/* Root asking for ids 0 and 0 takes no ids: the child would ask with
+ * root's own, so none is forked; other ids still get their child. */
+static void test_root_no_child(void)
+{
+	struct access_answer a;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = count_child;
+	sigaction(SIGCHLD, &sa, NULL);
+	make_file("root-file", 0600, 0, 0);
+	children = 0;
+	ok(answer("root-file", 0, 0, R_OK, &a) == 0 && children == 0,
+	    "root asking as uid 0 gid 0: answered without a child");
+	ok(answer("closed/inside", 0, 0, R_OK, &a) == 0 && children == 0,
+	    "... through a directory only root may search");
+	ok(answer("root-file", 0, 0, X_OK, &a) == EACCES && children == 0,
+	    "... and no x bit is still no x bit");
+	ok(answer("root-file", NOBODY, NOBODY, R_OK, &a) == EACCES &&
+	    children == 1, "uid 65534: asked by a child");
+	signal(SIGCHLD, SIG_DFL);
+}
+
 static void test_own_ids(void)
 {
 	struct access_answer a;
@@ -125,9 +158,10 @@ int main(void)
 	/* mkdtemp made it 0700: open it, so that the cases say what they
 	 * say about the files in it. */
 	chmod(tmpdir, 0711);
-	if (geteuid() == 0)
+	if (geteuid() == 0) {
 		test_as_nobody();
-	else
+		test_root_no_child();
+	} else
 		skip("access as uid 65534", "not root");
 	test_own_ids();
 	return done_testing();
