@@ -25,6 +25,20 @@
 #   greeter   the first greeter exec'd below the server
 #   ready     the worker exited (the supervisor said ready)
 # and "returned", when `qmailctl start` exited.
+# With them, the CPU time of every process of the start's tree (the
+# scheduler's sched_stat_runtime), added up by what each process is:
+#   worker      the worker, the children it forked for its checks, and
+#               the intermediate child toward the supervisor
+#   supervisor  qmailctl-supervise (from its fork, before its exec too)
+#   logger      the logger (from its fork: pidfile, exec, multilog's start)
+#   server      the server itself, likewise (tcpserver, the stand-in)
+#   below       every process below the server: for a probed service the
+#               probe's connection (tcpserver's child: stunnel, the
+#               greeter); for send, the stand-in's children
+#   relay       the TLS probes' client (qmailctl-probe, OpenSSL)
+# and the start's own process (main), and all of it (total).  On a
+# machine of two cores the start's work is the floor of its time: total
+# over two.
 #
 # Then the stop of the five, recorded system-wide (the supervisors,
 # servers and loggers are no children of `qmailctl stop`), from its exec:
@@ -43,8 +57,9 @@
 # shellcheck shell=sh
 
 SP_ROUNDS=${BENCH_PATH_ROUNDS:-5}
-SP_EVENTS=sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,syscalls:sys_exit_flock,syscalls:sys_enter_bind,syscalls:sys_enter_connect
+SP_EVENTS=sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,sched:sched_stat_runtime,syscalls:sys_exit_flock,syscalls:sys_enter_bind,syscalls:sys_enter_connect
 SP_PHASES="worker lock checks sup_exec log_exec run_fork run_exec bind probe stunnel greeter ready"
+SP_KINDS="worker supervisor logger server below relay"
 SP_STOP_EVENTS=sched:sched_process_fork,sched:sched_process_exec,sched:sched_process_exit,syscalls:sys_exit_flock,syscalls:sys_enter_pidfd_send_signal,syscalls:sys_enter_kill
 SP_STOP_PHASES="worker lock term relay run_exit gone log_exit sup_exit ready"
 SP_WHY=""
@@ -163,6 +178,8 @@ sp_phases() {
 			if (pid == top) returned = ms
 		} else if (ev ~ /sys_exit_flock/) {
 			if ((pid in worker) && !(pid in locked)) locked[pid] = ms
+		} else if (ev ~ /sched_stat_runtime/) {
+			r = $0; sub(/.*runtime=/, "", r); cpu[pid] += r / 1e6
 		} else if (ev ~ /sys_enter_bind/) {
 			if (!(pid in bound)) bound[pid] = ms
 		} else if (ev ~ /sys_enter_connect/ && / addrlen: 0x00000010/) {
@@ -180,8 +197,36 @@ sp_phases() {
 			if (exe[p] == what && under(s, p) && (best == "" || execd[p] < best)) best = execd[p]
 		return best
 	}
+	# kind P: what process P of the start is, and its service in svc_of.
+	function kind(p, q, i) {
+		svc_of = ""
+		if (p == top) return "main"
+		if ((p in role) && role[p] != "tree") {
+			svc_of = name[p]
+			return role[p] == "sup" ? "supervisor" : role[p] == "log" ? "logger" : "server"
+		}
+		q = p
+		for (i = 0; i < 64 && q != ""; i++) {
+			if ((q in role) && role[q] == "run") { svc_of = name[q]; return "below" }
+			if ((q in role) && role[q] == "sup") { svc_of = name[q]; return "relay" }
+			if (q in wsvc) { svc_of = wsvc[q]; return "worker" }
+			q = parent[q]
+		}
+		return "other"
+	}
 	function out(k, v) { if (v != "") printf "%s %.2f\n", k, v }
 	END {
+		for (n in sup) {
+			mid = parent[sup[n]]
+			if (parent[mid] in worker) wsvc[parent[mid]] = n
+		}
+		for (p in cpu) {
+			k = kind(p); total += cpu[p]
+			if (svc_of != "") { used[svc_of "." k] += cpu[p]; used["all." k] += cpu[p] }
+			else used[k] += cpu[p]
+		}
+		for (k in used) out("cpu." k, used[k])
+		out("cpu.total", total)
 		for (n in sup) {
 			s = sup[n]; mid = parent[s]; w = parent[mid]
 			if (!(w in worker)) continue
@@ -205,14 +250,16 @@ sp_phases() {
 	}' "$1" "$2"
 }
 
-# sp_table PREFIX PHASES: a row per phase, a column per service.
+# sp_table PREFIX PHASES [COLUMNS]: a row per phase, a column per service
+# (or per word of COLUMNS).
 sp_table() {
+	_cols=${3:-$G_NAMES}
 	printf '  %-10s' phase
-	for _n in $G_NAMES; do printf ' %8s' "$_n"; done
+	for _n in $_cols; do printf ' %8s' "$_n"; done
 	echo
 	for _ph in $2; do
 		printf '  %-10s' "$_ph" | tr _ ' '
-		for _n in $G_NAMES; do printf ' %8s' "$(median "sp.$1$_n.$_ph")"; done
+		for _n in $_cols; do printf ' %8s' "$(median "sp.$1$_n.$_ph")"; done
 		echo
 	done
 }
@@ -238,6 +285,13 @@ report_sp() {
 	fi
 	sp_table "" "$SP_PHASES helpers helper_ms"
 	say "  qmailctl start returned: $(median sp.returned) ms"
+	say "  CPU time of the start's processes (sched_stat_runtime), ms, median: worker: the worker,"
+	say "  its checks' children, the child toward the supervisor; supervisor, logger, server: each"
+	say "  from its fork; below: every process below the server (the probe's connection: stunnel,"
+	say "  greeter; send: the stand-in's children); relay: the TLS probes' client (qmailctl-probe)."
+	say "  On two cores, total / 2 is the floor of the start."
+	sp_table cpu. "$SP_KINDS" "$G_NAMES all"
+	say "  main (qmailctl start itself): $(median sp.cpu.main) ms; total: $(median sp.cpu.total) ms"
 	say "  The stop of the five (perf -a), ms from the exec of qmailctl stop: worker forked; lock;"
 	say "  term: it sent TERM to the supervisor; relay: the supervisor sent it on to the server;"
 	say "  run exit; gone: the last of the server's tree exited; log exit; sup exit; ready: the"
