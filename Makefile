@@ -24,9 +24,10 @@ CFLAGS  ?= -O2 -g
 LDFLAGS ?=
 PKG_CONFIG ?= pkg-config
 
-# Flags the code needs whatever the user passes in CFLAGS.
+# Flags the code needs whatever the user passes in CFLAGS.  The project's
+# headers by "" only (-iquote): <spawn.h> is the system's, not qmailctl/spawn.h.
 WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-REQ      = -std=c11 -D_GNU_SOURCE -DQMAILCTL_VERSION='"$(VERSION)"' -Iqmailctl
+REQ      = -std=c11 -D_GNU_SOURCE -DQMAILCTL_VERSION='"$(VERSION)"' -iquote qmailctl
 SSL_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 SSL_LIBS   := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 

@@ -16,12 +16,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 /* The supervisor reports a failed start before it takes the service
  * down; past the worker's deadline it gets this long to say why. */
@@ -41,21 +44,21 @@ int supervise_program(char *buf, size_t size)
 	return access(buf, X_OK);
 }
 
-/* Becomes qmailctl-supervise NAME (the program beside this one), with the
- * site config by an absolute path and in "/", so that no directory of the
- * caller's is kept busy.  Returns only if the exec failed. */
-static void exec_self(struct unit *u)
+/* Readies this process to run qmailctl-supervise NAME (the program
+ * beside this one, into prog; argv into argv): the site config by an
+ * absolute path in the environment, and "/" as its directory, so that
+ * no directory of the caller's is kept busy.  -1 with errno. */
+static int supervisor_argv(struct unit *u, char *prog, size_t size,
+    char *argv[3])
 {
-	char tmo[32], prog[PATH_MAX], conf[PATH_MAX],
-	    digest[CGROUP_DIGEST_HEX + 1];
-	char *argv[3];
+	char tmo[32], conf[PATH_MAX], digest[CGROUP_DIGEST_HEX + 1];
 
-	if (supervise_program(prog, sizeof prog) < 0)
-		return;
+	if (supervise_program(prog, size) < 0)
+		return -1;
 	if (realpath(u->site->file, conf))
 		setenv("QMAILCTL_CONF", conf, 1);
 	if (chdir("/") < 0)
-		return;
+		return -1;
 	snprintf(tmo, sizeof tmo, "%ld", u->opts->timeout_ms);
 	setenv(SUPERVISE_TIMEOUT_ENV, tmo, 1);
 	if (cgroup_site_digest_of(u->rundir->path, digest) == 0)
@@ -63,23 +66,23 @@ static void exec_self(struct unit *u)
 	argv[0] = SUPERVISE_PROG;
 	argv[1] = (char *)u->svc->name;
 	argv[2] = NULL;
-	execv(prog, argv);
+	return 0;
 }
 
-/* The daemon: a session of its own, /dev/null for fds 0-2, and the
- * report socket to the worker that waits for it; in adopt mode it takes
- * over what runs (adopt.h). */
-static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
+/* In the intermediate child: spawns the daemon, a session of its own,
+ * /dev/null for fds 0-2, and the report socket to the worker that waits
+ * for it; in adopt mode it takes over what runs (adopt.h).  Spawned, not
+ * forked: the child shares our memory until its exec (posix_spawn's
+ * vfork), so a copy of the worker's page tables is neither made nor
+ * torn down for each service.  This child then exits. */
+static _Noreturn void spawn_supervisor(struct unit *u, int sock, int adopt)
 {
-	char fd[16];
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	char fd[16], prog[PATH_MAX], *argv[3];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	pid_t pid;
+	int rc;
 
-	setsid();
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-	}
 	/* A daemon keeps nothing of its caller's but the report socket: an
 	 * inherited pipe (a make jobserver's, an ssh session's) would be
 	 * held open as long as the service runs. */
@@ -89,15 +92,32 @@ static _Noreturn void exec_supervisor(struct unit *u, int sock, int adopt)
 	setenv(SUPERVISE_FD_ENV, fd, 1);
 	if (adopt)
 		setenv(SUPERVISE_ADOPT_ENV, "1", 1);
-	exec_self(u);
+	if (supervisor_argv(u, prog, sizeof prog, argv) < 0)
+		rc = errno;
+	else if ((rc = posix_spawn_file_actions_init(&fa)) == 0) {
+		if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+		    O_RDWR, 0)) == 0 &&
+		    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 1)) == 0 &&
+		    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 2)) == 0 &&
+		    (rc = posix_spawnattr_init(&at)) == 0) {
+			if ((rc = posix_spawnattr_setflags(&at,
+			    POSIX_SPAWN_SETSID)) == 0)
+				rc = posix_spawn(&pid, prog, &fa, &at, argv,
+				    environ);
+			posix_spawnattr_destroy(&at);
+		}
+		posix_spawn_file_actions_destroy(&fa);
+	}
+	if (rc == 0)
+		_exit(0);
 	dprintf(sock, "failed unable to run %s: %s\n", SUPERVISE_PROG,
-	    strerror(errno));
+	    strerror(rc));
 	_exit(EXIT_FAILED);
 }
 
 void supervise_exec_foreground(struct unit *u)
 {
-	char fd[16];
+	char fd[16], prog[PATH_MAX], *argv[3];
 
 	/* The service's lock stays held across the exec until the first
 	 * start is confirmed, as a start's worker holds it; nothing else of
@@ -109,7 +129,8 @@ void supervise_exec_foreground(struct unit *u)
 	setenv(SUPERVISE_FOREGROUND_ENV, fd, 1);
 	fflush(stdout);
 	fflush(stderr);
-	exec_self(u);
+	if (supervisor_argv(u, prog, sizeof prog, argv) == 0)
+		execv(prog, argv);
 	if (u->lock >= 0)
 		fcntl(u->lock, F_SETFD, FD_CLOEXEC);
 	unsetenv(SUPERVISE_FOREGROUND_ENV);
@@ -228,13 +249,10 @@ static int launch(struct unit *u, int adopt, long long deadline,
 	}
 	fflush(stdout);
 	fflush(stderr);
-	/* Forked twice, so that it is no child (nor in the process tree) of
-	 * this worker: it outlives whatever ends the worker. */
-	if ((pid = fork()) == 0) {
-		if (fork() == 0)
-			exec_supervisor(u, sv[1], adopt);
-		_exit(0);
-	}
+	/* Forked, then spawned, so that it is no child (nor in the process
+	 * tree) of this worker: it outlives whatever ends the worker. */
+	if ((pid = fork()) == 0)
+		spawn_supervisor(u, sv[1], adopt);
 	close(sv[1]);
 	if (pid < 0) {
 		close(sv[0]);

@@ -133,6 +133,15 @@ cp "$QMAILCTL" "$T/bin/qmailctl"
 is_rc $? 5 "no qmailctl-supervise beside qmailctl: start exits 5"
 check "... saying what is missing, where" grep -q "^smtp: failed: qmailctl-supervise is not installed beside qmailctl ($T/bin/qmailctl-supervise: " "$T/out"
 check "... and nothing runs, nothing is recorded" test -z "$(pidfiles_in "$T/run")"
+# A qmailctl-supervise beside it that the kernel cannot run (no format
+# it knows): the spawn's own error, and nothing is left.
+printf 'not a program\n' >"$T/bin/qmailctl-supervise"
+chmod 755 "$T/bin/qmailctl-supervise"
+"$T/bin/qmailctl" -f "$T/qmailctl.conf" start smtp >"$T/out" 2>&1
+is_rc $? 1 "a qmailctl-supervise that cannot run: start exits 1"
+check "... saying why" grep -q "^smtp: failed: unable to run qmailctl-supervise: Exec format error" "$T/out"
+check "... and nothing runs, nothing is recorded" test -z "$(pidfiles_in "$T/run")"
+rm -f "$T/bin/qmailctl-supervise"
 # ... nor does it take over a service whose supervisor died: that one
 # stays as it is, and status still says it is unsupervised.
 q start smtp >/dev/null 2>&1
