@@ -209,12 +209,17 @@ static _Noreturn void stop(struct sup *s)
 	struct group_id g;
 
 	s->hold = 1;
+	/* The server is told first, the world after: a state file written
+	 * (a file system's rename) is time the server would not be
+	 * stopping.  Held, nothing is restarted meanwhile. */
+	if (run->state == EL_ALIVE) {
+		proc_signal(run->handle, SIGTERM);
+		proc_signal(run->handle, SIGCONT);
+	}
 	if (s->foreground)
 		sd_notify_send("STOPPING=1");
 	sup_save_state(s, "stopping");
 	if (run->state == EL_ALIVE) {
-		proc_signal(run->handle, SIGTERM);
-		proc_signal(run->handle, SIGCONT);
 		wait_handles(&run->handle, 1, STOP_WAIT_MS);
 		launch_reap(run);
 	}
