@@ -249,14 +249,10 @@ static int wait_probed(struct unit *u, long long deadline, int intr_fd,
 int launch_wait_ready(struct unit *u, long long deadline, int intr_fd,
     struct started *st)
 {
-	int rc;
-
 	if (u->svc->probe.kind == PROBE_NONE)
 		return settle(u, deadline, intr_fd, st);
 	probe_prepare(&u->svc->probe);
-	rc = wait_probed(u, deadline, intr_fd, st);
-	probe_finish();
-	return rc;
+	return wait_probed(u, deadline, intr_fd, st);
 }
 
 void launch_reap(struct element *e)

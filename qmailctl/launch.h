@@ -53,7 +53,8 @@ int launch_all(struct unit *u, char paths[EL_MAX][PATH_MAX],
 /* Waits until the service is ready (probe or settle) or deadline.  0 when
  * ready; -1 with st->why when it is not or an element exited (that one is
  * reaped if it is our child, and its e->child is 0 then); -2 as soon as
- * intr_fd (-1: none) becomes readable. */
+ * intr_fd (-1: none) becomes readable.  The caller calls probe_finish()
+ * after, once it has said what it found: the probe's goodbye waits. */
 int launch_wait_ready(struct unit *u, long long deadline, int intr_fd,
     struct started *st);
 

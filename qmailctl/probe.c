@@ -73,25 +73,61 @@ static void quit(struct attempt *a)
 	net_tls_shutdown(&a->c);
 }
 
+/* The succeeded attempt whose goodbye is said later, if any.  Its
+ * result and probe are the caller's, gone by then: what the goodbye
+ * finds goes nowhere (kept_err), as a goodbye's failures always do. */
+static int goodbye_later;
+static struct attempt kept;
+static struct err kept_err;
+static int have_kept;
+
+void probe_goodbye_later(int on)
+{
+	goodbye_later = on;
+}
+
+void probe_goodbye(void)
+{
+	if (!have_kept)
+		return;
+	have_kept = 0;
+	quit(&kept);
+	net_close(&kept.c);
+}
+
 int probe_attempt(const struct probe *p, long timeout_ms,
     const char *certname, struct probe_result *r,
     int (*dialog)(struct attempt *))
 {
-	struct attempt a;
+	struct attempt local, *a = &local;
 	int rc;
 
-	a.p = p;
-	a.certname = certname;
-	a.r = r;
-	rc = net_open(&a.c, p->host, p->port, timeout_ms, &r->err);
-	r->refused = a.c.refused;
+	/* A connection to keep lives where it is kept from the start: its
+	 * TLS layer holds the address of its descriptor. */
+	if (goodbye_later) {
+		probe_goodbye();        /* one at a time */
+		a = &kept;
+	}
+	a->p = p;
+	a->certname = certname;
+	a->r = r;
+	rc = net_open(&a->c, p->host, p->port, timeout_ms, &r->err);
+	r->refused = a->c.refused;
 	if (rc == 0)
-		rc = dialog(&a);
+		rc = dialog(a);
+	if (rc == 0 && a == &kept) {
+		a->p = NULL;
+		a->r = NULL;
+		a->certname = NULL;
+		a->c.err = &kept_err;
+		have_kept = 1;
+		return 0;
+	}
 	if (rc == 0)
-		quit(&a);
-	net_close(&a.c);
+		quit(a);
+	net_close(&a->c);
 	if (rc < 0)
-		err_prefix(&r->err, "probe %s", a.c.where);
+		err_prefix(&r->err, "probe %s", a->c.where);
 	return rc;
 }
 

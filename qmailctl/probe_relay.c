@@ -236,6 +236,8 @@ int probe_relay_main(int argc, char **argv)
 		    "probe_relay.h)");
 		return EXIT_USAGE;
 	}
+	/* the answer first: the goodbye is said after it */
+	probe_goodbye_later(1);
 	while (fgets(line, sizeof line, stdin)) {
 		line[strcspn(line, "\n")] = 0;
 		if (parse_request(line, &p, &timeout_ms, &certname) < 0) {
@@ -250,7 +252,9 @@ int probe_relay_main(int argc, char **argv)
 			printf("%s\n", r.err.text);
 		if (fflush(stdout) != 0)
 			break;
+		probe_goodbye();
 	}
+	probe_goodbye();
 	probe_cleanup();
 	return EXIT_OK;
 }

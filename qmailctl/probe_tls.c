@@ -171,10 +171,13 @@ int probe_once_tls(const struct probe *p, long timeout_ms,
 void probe_prepare(const struct probe *p)
 {
 	(void)p;
+	probe_goodbye_later(1);
 }
 
 void probe_finish(void)
 {
+	probe_goodbye_later(0);
+	probe_goodbye();
 }
 
 void probe_cleanup(void)

@@ -310,6 +310,8 @@ int start_locked(struct unit *u)
 	    (rc = launch_wait_ready(u, deadline, -1, &st)) < 0)
 		launch_abort(u);
 	logger_stderr_close(st.log_err);
+	/* the probe's goodbye is said while the worker reports */
+	probe_finish();
 	if (rc < 0) {
 		/* What the server said during this start, never before it. */
 		multilog_tail(u->svc, &st.mark, tail, sizeof tail);

@@ -358,10 +358,11 @@ void sup_confirm(struct sup *s, long timeout_ms)
 	for (i = 0; i < s->u.nel; i++)
 		child[i] = s->u.el[i].child;
 	rc = launch_wait_ready(&s->u, st.t0 + timeout_ms, s->sigfd, &st);
-	if (rc == 0) {
+	if (rc == 0)
 		sup_save_state(s, "up");
+	probe_finish();         /* the goodbye after "up" */
+	if (rc == 0)
 		return;
-	}
 	if (rc == -2)
 		return;         /* a signal: the loop acts on it */
 	for (i = 0; i < s->u.nel; i++)

@@ -82,6 +82,7 @@ static void first_start(struct sup *s)
 	}
 	logger_stderr_close(st.log_err);
 	if (rc < 0) {
+		probe_finish();
 		sup_report(s, "failed %s", st.why);
 		s->hold = 1;
 		sup_take_down(s);
@@ -93,6 +94,7 @@ static void first_start(struct sup *s)
 	s->report = -1;
 	sup_note(s, "up: %s %d", run->program, (int)run->id.pid);
 	sup_save_state(s, "up");
+	probe_finish();         /* the probe's goodbye, after the answer */
 	if (s->foreground)
 		ready_in_foreground(s);
 }

@@ -53,12 +53,17 @@ void probe_prepare(const struct probe *p)
 {
 	struct err e;
 
+	probe_goodbye_later(1);
 	if (needs_tls(p) && !relay.pid && qmailctl[0])
 		(void)probe_relay_start(&relay, qmailctl, &e);
 }
 
+/* A plain probe's goodbye is ours; the relay says its own after its
+ * answer, and exits on the EOF that ending it sends. */
 void probe_finish(void)
 {
+	probe_goodbye_later(0);
+	probe_goodbye();
 	probe_relay_end(&relay);
 }
 

@@ -192,6 +192,25 @@ cert = $_cert
 SVC
 }
 
+# bye_server NAME: $T/bye/NAME, a per-connection program that greets
+# ("220 NAME"), and on the first line it reads (a probe's QUIT) appends
+# the first line of the service NAME's state file, as it is then, to
+# $T/bye/NAME.at-quit, and says goodbye: what the supervisor had
+# recorded when the probe said goodbye.  $T/bye is writable by all: the
+# program may run as nobody (behind stunnel).
+bye_server() {
+	mkdir -p "$T/bye"
+	chmod 1777 "$T/bye"
+	cat >"$T/bye/$1" <<EOF
+#!/bin/sh
+echo "220 $1"
+read -r _line
+head -n 1 "$T/run/$1.state" >>"$T/bye/$1.at-quit"
+echo "221 bye"
+EOF
+	chmod 755 "$T/bye/$1"
+}
+
 # add_tls_services: smtps, pop3 (STLS required) and pop3s as the shipped
 # ones, on the ports in the site's smtps_port, pop3_port and pop3s_port,
 # with the certificate $T/cert.pem.

@@ -49,6 +49,23 @@ is_rc $? 0 "start with a relative -f exits 0"
 check "... its supervisor runs in /" test "$(readlink "/proc/$(head -n 1 "$T/run/pop3.sup.pid")/cwd")" = /
 q stop pop3 >/dev/null 2>&1
 
+# The probe says its goodbye after its answer: by its QUIT the
+# supervisor has recorded the service up.
+bye_server bye
+bye_port=$(free_port)
+add_service bye <<SVC
+run = tcpserver -v -R -H -l 0 127.0.0.1 $bye_port \${T}/bye/bye
+log = multilog t \${T}/log/bye
+probe = tcp 127.0.0.1 $bye_port 220
+SVC
+q start bye >"$T/out" 2>&1
+is_rc $? 0 "a service whose program notes its QUIT: started"
+wait_for 5 test -s "$T/bye/bye.at-quit"
+check "... the probe's QUIT came after the supervisor recorded it up" \
+	test "$(cat "$T/bye/bye.at-quit")" = "state up"
+q stop bye >/dev/null 2>&1
+rm -f "$T/services/bye"
+
 q start smtp send >"$T/out" 2>&1
 is_rc $? 0 "start smtp send (supervised by default) exits 0"
 sed 's/^/# /' "$T/out"

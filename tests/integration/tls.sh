@@ -139,6 +139,24 @@ wait "$hold" 2>/dev/null
 q stop smtps pop3 pop3s >/dev/null 2>&1
 is_rc $? 0 "they stop"
 
+# The probe through TLS says its goodbye after its answer: by its QUIT
+# the supervisor has recorded the service up.
+bye_server byetls
+bye_port=$(free_port)
+stunnel_conf byetls smtp "$T/cert.pem"
+sed -i "s|^exec = .*|exec = $T/bye/byetls|; /^execArgs/d" "$T/stunnel/byetls.conf"
+add_service byetls <<SVC
+run = tcpserver -v -R -H -l 0 -u \${uid:nobody} -g \${gid:nogroup} 127.0.0.1 $bye_port stunnel \${T}/stunnel/byetls.conf
+log = multilog t \${T}/log/byetls
+probe = tls 127.0.0.1 $bye_port 220
+SVC
+q start byetls >"$T/out" 2>&1
+is_rc $? 0 "a TLS service whose program notes its QUIT: started"
+wait_for 5 test -s "$T/bye/byetls.at-quit"
+check "... the probe's QUIT came after the supervisor recorded it up" \
+	test "$(cat "$T/bye/byetls.at-quit")" = "state up"
+q stop byetls >/dev/null 2>&1
+
 # ---- the shipped stunnel configs: no error line per connection ----
 
 # services/stunnel/*.conf as shipped, with only the paths changed: the
