@@ -211,6 +211,18 @@ EOF
 	chmod 755 "$T/bye/$1"
 }
 
+# bye_check NAME WHAT: starts NAME, whose program is bye_server NAME's,
+# and checks that its probe's QUIT came once the service was recorded
+# up; then stops it.
+bye_check() {
+	q start "$1" >"$T/out" 2>&1
+	is_rc $? 0 "$2: started"
+	wait_for 5 test -s "$T/bye/$1.at-quit"
+	check "... the probe's QUIT came after the supervisor recorded it up" \
+		test "$(cat "$T/bye/$1.at-quit")" = "state up"
+	q stop "$1" >/dev/null 2>&1
+}
+
 # add_tls_services: smtps, pop3 (STLS required) and pop3s as the shipped
 # ones, on the ports in the site's smtps_port, pop3_port and pop3s_port,
 # with the certificate $T/cert.pem.

@@ -58,12 +58,7 @@ run = tcpserver -v -R -H -l 0 127.0.0.1 $bye_port \${T}/bye/bye
 log = multilog t \${T}/log/bye
 probe = tcp 127.0.0.1 $bye_port 220
 SVC
-q start bye >"$T/out" 2>&1
-is_rc $? 0 "a service whose program notes its QUIT: started"
-wait_for 5 test -s "$T/bye/bye.at-quit"
-check "... the probe's QUIT came after the supervisor recorded it up" \
-	test "$(cat "$T/bye/bye.at-quit")" = "state up"
-q stop bye >/dev/null 2>&1
+bye_check bye "a service whose program notes its QUIT"
 rm -f "$T/services/bye"
 
 q start smtp send >"$T/out" 2>&1

@@ -150,12 +150,7 @@ run = tcpserver -v -R -H -l 0 -u \${uid:nobody} -g \${gid:nogroup} 127.0.0.1 $by
 log = multilog t \${T}/log/byetls
 probe = tls 127.0.0.1 $bye_port 220
 SVC
-q start byetls >"$T/out" 2>&1
-is_rc $? 0 "a TLS service whose program notes its QUIT: started"
-wait_for 5 test -s "$T/bye/byetls.at-quit"
-check "... the probe's QUIT came after the supervisor recorded it up" \
-	test "$(cat "$T/bye/byetls.at-quit")" = "state up"
-q stop byetls >/dev/null 2>&1
+bye_check byetls "a TLS service whose program notes its QUIT"
 
 # ---- the shipped stunnel configs: no error line per connection ----
 
