@@ -310,7 +310,7 @@ int start_locked(struct unit *u)
 	    (rc = launch_wait_ready(u, deadline, -1, &st)) < 0)
 		launch_abort(u);
 	logger_stderr_close(st.log_err);
-	/* the probe's goodbye is said while the worker reports */
+	/* the wait is over: the probe may say its goodbye */
 	probe_finish();
 	if (rc < 0) {
 		/* What the server said during this start, never before it. */
