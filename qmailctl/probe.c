@@ -81,11 +81,6 @@ static struct attempt kept;
 static struct err kept_err;
 static int have_kept;
 
-void probe_goodbye_later(int on)
-{
-	goodbye_later = on;
-}
-
 void probe_goodbye(void)
 {
 	if (!have_kept)
@@ -93,6 +88,19 @@ void probe_goodbye(void)
 	have_kept = 0;
 	quit(&kept);
 	net_close(&kept.c);
+}
+
+void probe_prepare(const struct probe *p)
+{
+	goodbye_later = 1;
+	probe_tls_prepare(p);
+}
+
+void probe_finish(void)
+{
+	goodbye_later = 0;
+	probe_goodbye();
+	probe_tls_finish();
 }
 
 int probe_attempt(const struct probe *p, long timeout_ms,

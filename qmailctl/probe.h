@@ -45,21 +45,22 @@ int probe_once(const struct probe *p, long timeout_ms, const char *certname,
 int probe_once_tls(const struct probe *p, long timeout_ms,
     const char *certname, struct probe_result *r);
 /* Around the attempts that confirm one start or restart of a service
- * whose probe is p: what the attempts need can be made ready while the
- * service starts, and let go of after.  In qmailctl nothing is (the TLS
- * context is made once and kept); the supervisor starts the qmailctl
- * that runs its TLS probes (supervise/nossl.c).  In between, the attempt
- * that succeeds keeps its goodbye (probe_goodbye_later) until
- * probe_finish, which the caller calls once it has said "ready". */
+ * whose probe is p (NULL: of any): what the attempts need can be made
+ * ready while the service starts, and let go of after
+ * (probe_tls_prepare, probe_tls_finish).  In between, the goodbye of a
+ * probe (QUIT, its reply awaited briefly, TLS's close_notify), a
+ * courtesy to the server and no part of the answer, waits: the attempt
+ * that succeeds keeps its connection open until probe_goodbye() or
+ * probe_finish(), which the caller calls once it has said "ready".  One
+ * is kept at a time. */
 void probe_prepare(const struct probe *p);
-void probe_finish(void);
-
-/* The goodbye of a probe (QUIT, its reply awaited briefly, TLS's
- * close_notify) is a courtesy to the server, not part of the answer.
- * With probe_goodbye_later(1), an attempt that succeeds leaves its
- * connection open and probe_goodbye() says it; one is kept at a time. */
-void probe_goodbye_later(int on);
 void probe_goodbye(void);
+void probe_finish(void);
+/* The TLS side of those: in qmailctl nothing is made ready (the TLS
+ * context is made once and kept, probe_tls.c); the supervisor starts
+ * the qmailctl that runs its TLS probes (supervise/nossl.c). */
+void probe_tls_prepare(const struct probe *p);
+void probe_tls_finish(void);
 /* A probe kind's name in the service file ("tls"), or NULL; and back:
  * 0, or -1 for a name that is none. */
 const char *probe_kind_name(enum probe_kind kind);

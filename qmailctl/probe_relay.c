@@ -237,7 +237,7 @@ int probe_relay_main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* the answer first: the goodbye is said after it */
-	probe_goodbye_later(1);
+	probe_prepare(NULL);
 	while (fgets(line, sizeof line, stdin)) {
 		line[strcspn(line, "\n")] = 0;
 		if (parse_request(line, &p, &timeout_ms, &certname) < 0) {
@@ -254,7 +254,7 @@ int probe_relay_main(int argc, char **argv)
 			break;
 		probe_goodbye();
 	}
-	probe_goodbye();
+	probe_finish();
 	probe_cleanup();
 	return EXIT_OK;
 }

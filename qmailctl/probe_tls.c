@@ -168,16 +168,13 @@ int probe_once_tls(const struct probe *p, long timeout_ms,
 	return probe_attempt(p, timeout_ms, certname, r, tls_dialog);
 }
 
-void probe_prepare(const struct probe *p)
+void probe_tls_prepare(const struct probe *p)
 {
 	(void)p;
-	probe_goodbye_later(1);
 }
 
-void probe_finish(void)
+void probe_tls_finish(void)
 {
-	probe_goodbye_later(0);
-	probe_goodbye();
 }
 
 void probe_cleanup(void)

@@ -69,18 +69,39 @@ static int supervisor_argv(struct unit *u, char *prog, size_t size,
 	return 0;
 }
 
-/* In the intermediate child: spawns the daemon, a session of its own,
- * /dev/null for fds 0-2, and the report socket to the worker that waits
- * for it; in adopt mode it takes over what runs (adopt.h).  Spawned, not
- * forked: the child shares our memory until its exec (posix_spawn's
- * vfork), so a copy of the worker's page tables is neither made nor
- * torn down for each service.  This child then exits. */
-static _Noreturn void spawn_supervisor(struct unit *u, int sock, int adopt)
+/* Spawns prog in a session of its own with /dev/null for fds 0-2 and
+ * the rest of our descriptors as they are.  Spawned, not forked: the
+ * child shares our memory until its exec (posix_spawn's vfork), so no
+ * copy of our page tables is made and torn down.  0, or an errno. */
+static int spawn_session(const char *prog, char *const argv[])
 {
-	char fd[16], prog[PATH_MAX], *argv[3];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	pid_t pid;
+	int rc;
+
+	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
+		return rc;
+	if ((rc = posix_spawnattr_init(&at)) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return rc;
+	}
+	if (!(rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+	    O_RDWR, 0)) && !(rc = posix_spawn_file_actions_adddup2(&fa, 0, 1)) &&
+	    !(rc = posix_spawn_file_actions_adddup2(&fa, 0, 2)) &&
+	    !(rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID)))
+		rc = posix_spawn(&pid, prog, &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return rc;
+}
+
+/* In the intermediate child, which then exits: the daemon, with the
+ * report socket to the worker that waits for it; in adopt mode it takes
+ * over what runs (adopt.h). */
+static _Noreturn void spawn_supervisor(struct unit *u, int sock, int adopt)
+{
+	char fd[16], prog[PATH_MAX], *argv[3];
 	int rc;
 
 	/* A daemon keeps nothing of its caller's but the report socket: an
@@ -92,22 +113,8 @@ static _Noreturn void spawn_supervisor(struct unit *u, int sock, int adopt)
 	setenv(SUPERVISE_FD_ENV, fd, 1);
 	if (adopt)
 		setenv(SUPERVISE_ADOPT_ENV, "1", 1);
-	if (supervisor_argv(u, prog, sizeof prog, argv) < 0)
-		rc = errno;
-	else if ((rc = posix_spawn_file_actions_init(&fa)) == 0) {
-		if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-		    O_RDWR, 0)) == 0 &&
-		    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 1)) == 0 &&
-		    (rc = posix_spawn_file_actions_adddup2(&fa, 0, 2)) == 0 &&
-		    (rc = posix_spawnattr_init(&at)) == 0) {
-			if ((rc = posix_spawnattr_setflags(&at,
-			    POSIX_SPAWN_SETSID)) == 0)
-				rc = posix_spawn(&pid, prog, &fa, &at, argv,
-				    environ);
-			posix_spawnattr_destroy(&at);
-		}
-		posix_spawn_file_actions_destroy(&fa);
-	}
+	rc = supervisor_argv(u, prog, sizeof prog, argv) < 0 ? errno :
+	    spawn_session(prog, argv);
 	if (rc == 0)
 		_exit(0);
 	dprintf(sock, "failed unable to run %s: %s\n", SUPERVISE_PROG,

@@ -49,21 +49,18 @@ static int needs_tls(const struct probe *p)
 
 /* The relay starts while the service does: its exec and dynamic linking
  * overlap the server's own. */
-void probe_prepare(const struct probe *p)
+void probe_tls_prepare(const struct probe *p)
 {
 	struct err e;
 
-	probe_goodbye_later(1);
-	if (needs_tls(p) && !relay.pid && qmailctl[0])
+	if (p && needs_tls(p) && !relay.pid && qmailctl[0])
 		(void)probe_relay_start(&relay, qmailctl, &e);
 }
 
-/* A plain probe's goodbye is ours; the relay says its own after its
- * answer, and exits on the EOF that ending it sends. */
-void probe_finish(void)
+/* The relay says its own goodbye after its answer, and exits on the EOF
+ * that ending it sends. */
+void probe_tls_finish(void)
 {
-	probe_goodbye_later(0);
-	probe_goodbye();
 	probe_relay_end(&relay);
 }
 
