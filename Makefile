@@ -40,9 +40,18 @@ endif
 ALL_CFLAGS  = $(REQ) $(WARN) $(SSL_CFLAGS) $(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
-# Every qmailctl/*.c but main.c is library code that pido, the unit tests
-# and the fuzz targets may link; main.c only dispatches.
-LIB_SRC  = $(filter-out qmailctl/main.c,$(wildcard qmailctl/*.c))
+# What needs OpenSSL (tls_plugin.h): for qmailctl, the shared object
+# qmailctl-tls.so that it loads when it first needs it (tls_load.c);
+# libqmailctl-tls.a, linked directly, for the unit tests and pido.
+TLS_SRC  = qmailctl/cert_make.c qmailctl/cert_pem.c qmailctl/cgroup_digest.c \
+	qmailctl/net_tls.c
+TLS_OBJ  = $(TLS_SRC:%.c=$(BUILD)/obj/%.o)
+TLS_PIC  = $(patsubst %.c,$(BUILD)/pic/%.o,$(TLS_SRC) tls/plugin.c)
+
+# Every other qmailctl/*.c but main.c and tls_load.c is library code
+# that pido, the unit tests and the fuzz targets may link; main.c only
+# dispatches.
+LIB_SRC  = $(filter-out qmailctl/main.c qmailctl/tls_load.c $(TLS_SRC),$(wildcard qmailctl/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
@@ -56,8 +65,9 @@ HIQ_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard hi-q/*.c))
 # (supervise/nossl.c), so that it costs what runsv costs.
 SUP_OBJ  = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard supervise/*.c))
 
-PROGRAMS = $(BUILD)/qmailctl $(BUILD)/qmailctl-supervise $(BUILD)/pido \
-	$(BUILD)/hi-q $(BUILD)/hi-q-spamlevel
+PROGRAMS = $(BUILD)/qmailctl $(BUILD)/qmailctl-tls.so \
+	$(BUILD)/qmailctl-supervise $(BUILD)/pido $(BUILD)/hi-q \
+	$(BUILD)/hi-q-spamlevel
 
 all: $(PROGRAMS)
 
@@ -70,13 +80,40 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden $(DEPFLAGS) -c -o $@ $<
+
 $(BUILD)/libqmailctl.a: $(LIB_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $(LIB_OBJ)
 
-$(BUILD)/qmailctl: $(BUILD)/obj/qmailctl/main.o $(BUILD)/libqmailctl.a
+$(BUILD)/libqmailctl-tls.a: $(TLS_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $(TLS_OBJ)
+
+# The plugin calls a few of qmailctl's own functions (msg_escape, err_set,
+# ...): those, and only those, qmailctl exports to it, and links whether
+# or not it calls them itself.  The list is made from what the plugin's
+# objects need.
+$(BUILD)/tls.exports: $(TLS_PIC) $(BUILD)/libqmailctl.a
+	nm -u $(TLS_PIC) | awk 'NF == 2 { print $$2 }' | sort -u >$@.need
+	nm -g --defined-only $(BUILD)/libqmailctl.a | \
+		awk 'NF == 3 { print $$3 }' | sort -u >$@.have
+	{ echo '{'; comm -12 $@.need $@.have | sed 's/.*/  &;/'; echo '};'; } >$@.tmp
+	rm -f $@.need $@.have
+	mv $@.tmp $@
+
+$(BUILD)/qmailctl-tls.so: $(TLS_PIC)
+	$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(SSL_LIBS)
+
+# No $(SSL_LIBS): the link fails if anything it reaches needs OpenSSL
+# other than through tls_load.o.
+$(BUILD)/qmailctl: $(BUILD)/obj/qmailctl/main.o $(BUILD)/obj/qmailctl/tls_load.o $(BUILD)/libqmailctl.a $(BUILD)/tls.exports
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+	$(CC) $(ALL_LDFLAGS) -Wl,--dynamic-list=$(BUILD)/tls.exports \
+		$$(sed -n 's/^  \(.*\);$$/-Wl,--undefined=\1/p' $(BUILD)/tls.exports) \
+		-o $@ $(filter-out %.exports,$^)
 
 # No $(SSL_LIBS): the link fails if anything it reaches needs OpenSSL.
 # supervise/*.o come first, so that their probe_once_tls and
@@ -87,7 +124,7 @@ $(BUILD)/qmailctl-supervise: $(SUP_OBJ) $(BUILD)/libqmailctl.a
 
 $(BUILD)/pido: $(BUILD)/obj/pido/pido.o $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(BUILD)/hi-q: $(HIQ_OBJ) $(BUILD)/libqmailctl.a
 	@mkdir -p $(@D)
@@ -99,9 +136,14 @@ $(BUILD)/hi-q-spamlevel: $(BUILD)/obj/hi-q/spamlevel/spamlevel.o
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libqmailctl.a
+# The unit tests call the OpenSSL parts directly: the two libraries call
+# each other, hence the group.
+UNIT_LIBS = -Wl,--start-group $(BUILD)/libqmailctl.a $(BUILD)/libqmailctl-tls.a \
+	-Wl,--end-group $(SSL_LIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libqmailctl.a $(BUILD)/libqmailctl-tls.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_LIBS)
 
 # The fixtures stand in for daemons, and are not sanitized, as daemons are
 # not: at exit LeakSanitizer stops its own process with ptrace (SIGSTOP)
@@ -122,12 +164,17 @@ $(BUILD)/tests/fixtures/%: $(BUILD)/obj/tests/fixtures/%.o
 # targets' own entry points, built here without the fuzzer.
 FUZZ_ENTRY_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/fuzz/*.c))
 
-$(BUILD)/tests/unit/fuzz_regress: $(BUILD)/obj/tests/unit/fuzz_regress.o $(FUZZ_ENTRY_OBJ) $(BUILD)/obj/hi-q/config.o $(BUILD)/libqmailctl.a
+$(BUILD)/tests/unit/fuzz_regress: $(BUILD)/obj/tests/unit/fuzz_regress.o $(FUZZ_ENTRY_OBJ) $(BUILD)/obj/hi-q/config.o $(BUILD)/libqmailctl.a $(BUILD)/libqmailctl-tls.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SSL_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(UNIT_LIBS)
 
 
-tests: $(PROGRAMS) $(UNIT_BIN) $(FIX_BIN)
+# A shared object that stands in for another build's qmailctl-tls.so.
+$(BUILD)/tests/fixtures/tls_other.so: tests/fixtures/so/tls_other.c
+	@mkdir -p $(@D)
+	$(CC) $(FIX_CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
+
+tests: $(PROGRAMS) $(UNIT_BIN) $(FIX_BIN) $(BUILD)/tests/fixtures/tls_other.so
 
 deps:
 	@sh tests/deps.sh
@@ -166,7 +213,7 @@ FUZZ_DIR      = build/fuzz
 FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS   = $(REQ) $(WARN) $(SSL_CFLAGS) -g -O1 -fno-omit-frame-pointer \
 	$(FUZZ_SAN) -fsanitize=fuzzer-no-link -DQMAILCTL_FUZZ
-FUZZ_LIB_OBJ  = $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_LIB_OBJ  = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRC) $(TLS_SRC))
 
 $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -191,5 +238,5 @@ clean:
 
 .PHONY: all tests deps check demo bench install uninstall lint clean
 
--include $(shell find $(BUILD)/obj $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
 .SECONDARY:

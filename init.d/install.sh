@@ -76,6 +76,8 @@ done
 each() {
 	"$1" prog 0755 "$BUILD/qmailctl" "$SBINDIR/qmailctl"
 	"$1" prog 0755 "$BUILD/qmailctl-supervise" "$SBINDIR/qmailctl-supervise"
+	# qmailctl's OpenSSL, which it loads from beside itself (tls_plugin.h)
+	"$1" prog 0644 "$BUILD/qmailctl-tls.so" "$SBINDIR/qmailctl-tls.so"
 	"$1" prog 0755 "$BUILD/pido" "$SBINDIR/pido"
 	"$1" prog 0755 "$BUILD/hi-q" "$SBINDIR/hi-q"
 	"$1" prog 0755 "$BUILD/hi-q-spamlevel" "$SBINDIR/hi-q-spamlevel"
@@ -214,8 +216,9 @@ remove_log_dirs() {
 case ${1:-} in
 install)
 	if [ ! -x "$BUILD/qmailctl" ] || [ ! -x "$BUILD/qmailctl-supervise" ] ||
+	    [ ! -f "$BUILD/qmailctl-tls.so" ] ||
 	    [ ! -x "$BUILD/pido" ] || [ ! -x "$BUILD/hi-q" ]; then
-		die "no $BUILD/qmailctl, $BUILD/qmailctl-supervise, $BUILD/pido or $BUILD/hi-q: run make first"
+		die "no $BUILD/qmailctl, $BUILD/qmailctl-supervise, $BUILD/qmailctl-tls.so, $BUILD/pido or $BUILD/hi-q: run make first"
 	fi
 	each put
 	make_log_dirs

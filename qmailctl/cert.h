@@ -30,6 +30,8 @@ struct cert_report {
 	struct err err;         /* why the file is not usable */
 };
 
+#define CERT_DAY_SECONDS 86400LL
+
 /* The days a certificate has left, counted one way for every message
  * (check's, start's, cert's): a day begun counts as a day, so that a
  * certificate "cert" made for 365 days has 365 left a second later, not
@@ -37,9 +39,33 @@ struct cert_report {
 static inline long cert_days_left(long long seconds_left)
 {
 	if (seconds_left > 0)
-		return (long)((seconds_left + 86399) / 86400);
-	return (long)(seconds_left / 86400);
+		return (long)((seconds_left + CERT_DAY_SECONDS - 1) /
+		    CERT_DAY_SECONDS);
+	return (long)(seconds_left / CERT_DAY_SECONDS);
 }
+
+/* What a PEM file holds, as OpenSSL reads it (cert_pem.c; qmailctl loads
+ * it with qmailctl-tls.so, tls_plugin.h). */
+struct cert_pem {
+	int has_cert;           /* a certificate was read: subject_cn is set */
+	long long not_before;   /* seconds since 1970 */
+	long long not_after;
+	char not_before_text[64];       /* "Jan  1 00:00:00 2025 GMT" */
+	char not_after_text[64];
+	char subject_cn[256];   /* as cert_report's subject_cn */
+};
+
+/* Reads file (cert_check asked first whether the service may) and finds
+ * its first certificate and the private key that matches it.  Returns 0
+ * when both are there and the dates readable; -1 with the reason in e
+ * (without the file's name) otherwise, with has_cert and subject_cn set
+ * when a certificate was read.  Judges nothing of the dates. */
+int cert_pem_read(const char *file, struct cert_pem *pem, struct err *e);
+
+/* The file of the libcrypto that cert_pem_read parses with, once it has
+ * been called (cert_cache.c keys what it remembers on it); NULL if not
+ * known. */
+const char *cert_pem_library(void);
 
 /* Checks that file exists, that uid and gid, taken as tcpserver -u -g
  * takes them (access_as.h: gid becomes the only group), may read it

@@ -11,14 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 /* The stamp (stamp.h) of what the verdict depends on: the file, and the
- * OpenSSL that parsed it (a new one may judge a key otherwise). */
-static void cert_stamp(const char *file, char *buf, size_t size)
+ * libcrypto that parsed it (a new one may judge a key otherwise). */
+static void cert_stamp(const char *file, const char *libcrypto, char *buf,
+    size_t size)
 {
-	snprintf(buf, size, "qmailctl cert check 1\nopenssl %lx\n",
-	    (unsigned long)OpenSSL_version_num());
+	snprintf(buf, size, "qmailctl cert check 2\n");
+	stamp_file(buf, size, "libcrypto", libcrypto);
 	stamp_file(buf, size, "cert", file);
 }
 
@@ -40,6 +39,19 @@ static const char *field(const char *text, const char *key, char *value,
 		}
 	}
 	return NULL;
+}
+
+/* The libcrypto a kept stamp names ("libcrypto PATH FINGERPRINT"): its
+ * stamp now is compared with the kept one, and OpenSSL is not loaded to
+ * ask which it is. */
+static const char *kept_libcrypto(const char *kept, char *path, size_t size)
+{
+	char *sp;
+
+	if (!field(kept, "libcrypto", path, size) || !(sp = strrchr(path, ' ')))
+		return NULL;
+	*sp = 0;
+	return path;
 }
 
 /* What was learnt, after the stamp: 0 when all of it is there. */
@@ -76,8 +88,9 @@ static void known_format(const struct cert_known *k, char *buf, size_t size)
 int cert_check_remembered(const struct unit *u, const char *file, uid_t uid,
     gid_t gid, struct cert_report *r)
 {
-	char stamp[PATH_MAX + 1024], kept[sizeof stamp + 512],
-	    name[NAME_MAX + 1];
+	char stamp[2 * PATH_MAX + 1024], kept[sizeof stamp + 512],
+	    name[NAME_MAX + 1], lib[PATH_MAX + 128];
+	const char *parser;
 	long warn = u->site->cert_warn_days;
 	struct cert_known k;
 	struct err e;
@@ -86,9 +99,10 @@ int cert_check_remembered(const struct unit *u, const char *file, uid_t uid,
 	if (u->opts->dry_run || !u->rundir || u->rundir->fd < 0)
 		return cert_check(file, uid, gid, warn, r);
 	snprintf(name, sizeof name, "%s.cert-ok", u->svc->name);
-	cert_stamp(file, stamp, sizeof stamp);
 	if (stamp_read(u->rundir->fd, name, kept, sizeof kept) > 0 &&
-	    !strncmp(kept, stamp, strlen(stamp)) &&
+	    kept_libcrypto(kept, lib, sizeof lib) &&
+	    (cert_stamp(file, lib, stamp, sizeof stamp),
+	    !strncmp(kept, stamp, strlen(stamp))) &&
 	    known_parse(kept + strlen(stamp), &k) == 0 &&
 	    (rc = cert_check_known(file, uid, gid, warn, &k, r)) != 1) {
 		sayv(u, "certificate %s: unchanged since it was parsed", file);
@@ -96,9 +110,10 @@ int cert_check_remembered(const struct unit *u, const char *file, uid_t uid,
 	}
 	unlinkat(u->rundir->fd, name, 0);
 	rc = cert_check_learn(file, uid, gid, warn, r, &k);
-	if (rc < 0 || k.not_after <= 0)
-		return rc;
 	/* Not remembered: the next start parses it again; nothing worse. */
+	if (rc < 0 || k.not_after <= 0 || !(parser = cert_pem_library()))
+		return rc;
+	cert_stamp(file, parser, stamp, sizeof stamp);
 	known_format(&k, stamp, sizeof stamp);
 	if (stamp_keep(u->rundir->fd, u->rundir->path, name, stamp, &e) < 0)
 		sayv(u, "unable to remember the certificate check: %s", e.text);

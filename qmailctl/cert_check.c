@@ -1,39 +1,24 @@
 /* cert_check.c: is the certificate+key PEM of a TLS service usable by the
  * user the service runs as?  Readable (the kernel's answer, access_as.h),
- * a certificate and its own key, within its dates; and is its key kept
- * from others?  With libcrypto: no openssl binary, no shell. */
+ * a certificate and its own key (cert_pem.c reads them, with libcrypto:
+ * no openssl binary, no shell), within its dates; and is its key kept
+ * from others?  Nothing here needs OpenSSL: a remembered certificate
+ * (cert_cache.c) is judged without loading it. */
 #include "cert.h"
 #include "access_as.h"
 #include "msg.h"
-#include "readfile.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bio.h>
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-
-/* A certificate, its key and a chain fit in a few KiB; a file larger than
- * this is not one, and we will not read it into memory. */
-#define CERT_MAX_BYTES (1024 * 1024)
 /* A monstrous path is cut here in messages, so that the reason shows. */
 #define CERT_PATH_QUOTE 500
-#define DAY_SECONDS 86400LL
-/* The subject CN comes from whoever made the certificate: quoted up to
- * this many bytes. */
-#define CN_QUOTE 80
-
 /* Sets the report's error, "certificate FILE: text"; returns -1. */
 __attribute__((format(printf, 3, 4)))
 static int refuse_cert(struct cert_report *r, const char *file,
@@ -112,117 +97,6 @@ static void check_exposure(const char *file, const struct stat *st, gid_t gid,
 		r->key_exposed = 0;
 }
 
-/* ---- reading and parsing ---- */
-
-static void free_secret(char *text, size_t len)
-{
-	if (!text)
-		return;
-	OPENSSL_cleanse(text, len);
-	free(text);
-}
-
-/* Never prompt on a terminal for a passphrase: an encrypted key is an
- * error for a daemon that starts unattended. */
-static int no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
-/* Finds the first certificate and the private key in text, and checks
- * that they belong together. */
-static int parse_pair(const char *text, size_t len, X509 **x, EVP_PKEY **key,
-    struct err *e)
-{
-	BIO *b;
-
-	*x = NULL;
-	*key = NULL;
-	b = BIO_new_mem_buf(text, (int)len);
-	*x = b ? PEM_read_bio_X509(b, NULL, no_passphrase, NULL) : NULL;
-	BIO_free(b);
-	if (!*x)
-		return err_set(e, "no certificate in file");
-	b = BIO_new_mem_buf(text, (int)len);
-	*key = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
-	BIO_free(b);
-	if (!*key)
-		return err_set(e, "%s", memmem(text, len, "ENCRYPTED", 9) ?
-		    "private key is encrypted (a daemon cannot type the "
-		    "passphrase)" : "no private key in file");
-	if (X509_check_private_key(*x, *key) != 1)
-		return err_set(e, "key does not match certificate");
-	return 0;
-}
-
-/* A PEM file in memory that is wiped when freed, and what it holds. */
-struct pair {
-	char *text;
-	size_t len;
-	X509 *x;
-	EVP_PKEY *key;
-};
-
-/* Reads file and finds the matching certificate and key in it.  What was
- * found stays in *p on failure too (the subject of a certificate whose
- * key is wrong is still worth naming): always pair_free() it. */
-static int pair_load(const char *file, struct pair *p, struct err *e)
-{
-	memset(p, 0, sizeof *p);
-	if (read_small_file(file, CERT_MAX_BYTES, &p->text, &p->len, e) < 0)
-		return -1;
-	return parse_pair(p->text, p->len, &p->x, &p->key, e);
-}
-
-static void pair_free(struct pair *p)
-{
-	X509_free(p->x);
-	EVP_PKEY_free(p->key);
-	free_secret(p->text, p->len);
-	ERR_clear_error();
-}
-
-int cert_verify_pair(const char *file, struct err *e)
-{
-	struct pair p;
-	int rc = pair_load(file, &p, e);
-
-	pair_free(&p);
-	return rc;
-}
-
-static void time_text(const ASN1_TIME *t, char *buf, size_t size)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	int n = 0;
-
-	if (b && ASN1_TIME_print(b, t))
-		n = BIO_read(b, buf, (int)size - 1);
-	buf[n > 0 ? n : 0] = 0;
-	BIO_free(b);
-}
-
-/* The subject's CN, which may hold any byte (a NUL too): escaped here,
- * where its length is known. */
-static void subject_cn(X509 *x, char *out, size_t size)
-{
-	X509_NAME *name = X509_get_subject_name(x);
-	int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-	const ASN1_STRING *s;
-
-	out[0] = 0;
-	if (i < 0 || !(s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name,
-	    i))))
-		return;
-	msg_escape(out, size < CN_QUOTE + 1 ? size : CN_QUOTE + 1,
-	    ASN1_STRING_get0_data(s),
-	    (size_t)ASN1_STRING_length(s));
-}
-
 /* ---- validity ---- */
 
 /* Refuses an expired certificate, warns of one that expires within
@@ -239,7 +113,7 @@ static int judge_left(const char *file, long warn_days, struct cert_report *r)
 		return refuse_cert(r, file, "expired %ld day%s ago (notAfter "
 		    "%s)", ago, ago == 1 ? "" : "s", r->not_after);
 	}
-	if (r->seconds_left < warn_days * DAY_SECONDS) {
+	if (r->seconds_left < warn_days * CERT_DAY_SECONDS) {
 		r->expiring = 1;
 		add_warning(r, file, "expires in %ld day%s (notAfter %s)",
 		    r->days_left, r->days_left == 1 ? "" : "s", r->not_after);
@@ -247,44 +121,30 @@ static int judge_left(const char *file, long warn_days, struct cert_report *r)
 	return 0;
 }
 
-static int check_dates(const char *file, X509 *x, long warn_days,
-    struct cert_report *r)
+/* Refuses a certificate not yet valid, then judges the time it has left
+ * (judge_left). */
+static int judge_dates(const char *file, long long not_before,
+    const char *not_before_text, long long not_after,
+    const char *not_after_text, long warn_days, struct cert_report *r)
 {
-	char nb[64];
-	int days, secs;
+	long long now = (long long)time(NULL);
 
-	time_text(X509_get0_notAfter(x), r->not_after, sizeof r->not_after);
-	if (X509_cmp_current_time(X509_get0_notBefore(x)) >= 0) {
-		time_text(X509_get0_notBefore(x), nb, sizeof nb);
-		return refuse_cert(r, file, "not yet valid (notBefore %s)", nb);
-	}
-	if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(x)))
-		return refuse_cert(r, file, "unreadable notAfter");
-	r->seconds_left = days * DAY_SECONDS + secs;
+	snprintf(r->not_after, sizeof r->not_after, "%s", not_after_text);
+	if (not_before > now)
+		return refuse_cert(r, file, "not yet valid (notBefore %s)",
+		    not_before_text);
+	r->seconds_left = not_after - now;
 	return judge_left(file, warn_days, r);
 }
 
-/* A certificate's time as seconds since 1970; -1 if unreadable. */
-static int epoch_of(const ASN1_TIME *t, long long *out)
-{
-	struct tm tm;
-
-	if (!ASN1_TIME_to_tm(t, &tm))
-		return -1;
-	*out = (long long)timegm(&tm);
-	return 0;
-}
-
-static int learn(X509 *x, const struct cert_report *r, struct cert_known *k)
+static void learn(const struct cert_pem *pem, struct cert_known *k)
 {
 	memset(k, 0, sizeof *k);
-	if (epoch_of(X509_get0_notBefore(x), &k->not_before) < 0 ||
-	    epoch_of(X509_get0_notAfter(x), &k->not_after) < 0)
-		return -1;
+	k->not_before = pem->not_before;
+	k->not_after = pem->not_after;
 	snprintf(k->not_after_text, sizeof k->not_after_text, "%s",
-	    r->not_after);
-	snprintf(k->subject_cn, sizeof k->subject_cn, "%s", r->subject_cn);
-	return 0;
+	    pem->not_after_text);
+	snprintf(k->subject_cn, sizeof k->subject_cn, "%s", pem->subject_cn);
 }
 
 int cert_check_known(const char *file, uid_t uid, gid_t gid, long warn_days,
@@ -300,10 +160,9 @@ int cert_check_known(const char *file, uid_t uid, gid_t gid, long warn_days,
 		return -1;
 	if (now < k->not_before)
 		return 1;
-	snprintf(r->not_after, sizeof r->not_after, "%s", k->not_after_text);
 	snprintf(r->subject_cn, sizeof r->subject_cn, "%s", k->subject_cn);
-	r->seconds_left = k->not_after - now;
-	if (judge_left(file, warn_days, r) < 0)
+	if (judge_dates(file, k->not_before, "", k->not_after,
+	    k->not_after_text, warn_days, r) < 0)
 		return -1;
 	check_exposure(file, &st, gid, r);
 	return 0;
@@ -312,8 +171,8 @@ int cert_check_known(const char *file, uid_t uid, gid_t gid, long warn_days,
 int cert_check_learn(const char *file, uid_t uid, gid_t gid, long warn_days,
     struct cert_report *r, struct cert_known *k)
 {
+	struct cert_pem pem;
 	struct stat st;
-	struct pair p;
 	int rc = -1;
 
 	memset(r, 0, sizeof *r);
@@ -321,17 +180,18 @@ int cert_check_learn(const char *file, uid_t uid, gid_t gid, long warn_days,
 		return refuse_cert(r, file, "%s", strerror(errno));
 	if (check_readable(file, uid, gid, r) < 0)
 		return -1;
-	if (pair_load(file, &p, &r->err) < 0)
+	if (cert_pem_read(file, &pem, &r->err) < 0)
 		err_prefix(&r->err, "certificate %.*s", CERT_PATH_QUOTE, file);
-	else if (check_dates(file, p.x, warn_days, r) == 0)
+	else if (judge_dates(file, pem.not_before, pem.not_before_text,
+	    pem.not_after, pem.not_after_text, warn_days, r) == 0)
 		rc = 0;
-	if (p.x)
-		subject_cn(p.x, r->subject_cn, sizeof r->subject_cn);
+	if (pem.has_cert)
+		snprintf(r->subject_cn, sizeof r->subject_cn, "%s",
+		    pem.subject_cn);
 	if (rc == 0)
 		check_exposure(file, &st, gid, r);
-	if (rc == 0 && k && learn(p.x, r, k) < 0)
-		k->not_after = k->not_before = 0;
-	pair_free(&p);
+	if (rc == 0 && k)
+		learn(&pem, k);
 	return rc;
 }
 

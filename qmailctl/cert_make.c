@@ -1,14 +1,13 @@
 /* cert_make.c: a self-signed certificate+key PEM for a TLS service, as
  * qmail-tls' `make cert` makes one, for testing and for a first start
  * before a CA-signed certificate is installed.  With libcrypto: no
- * openssl binary, no shell. */
+ * openssl binary, no shell.  Its name and days, and the check of what
+ * was made, are cert_new.c's. */
 #include "cert.h"
 #include "atomic.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -18,7 +17,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#define DAY_SECONDS 86400LL
 /* The file holds the private key: the owner (the service's user, after a
  * chown) reads it, nobody else. */
 #define CERT_MODE 0600
@@ -52,8 +50,8 @@ static int add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
  * a long of 32 bits does not overflow. */
 static int set_cert_time(ASN1_TIME *t, long long seconds)
 {
-	return X509_time_adj_ex(t, (int)(seconds / DAY_SECONDS),
-	    (long)(seconds % DAY_SECONDS), NULL) != NULL;
+	return X509_time_adj_ex(t, (int)(seconds / CERT_DAY_SECONDS),
+	    (long)(seconds % CERT_DAY_SECONDS), NULL) != NULL;
 }
 
 /* RFC 5280 4.1.2.2: positive, at most 20 octets; 159 random bits with
@@ -160,47 +158,4 @@ int cert_make_validity(const char *file, const char *hostname,
 	EVP_PKEY_free(key);
 	ERR_clear_error();
 	return rc;
-}
-
-int cert_make(const char *file, const char *hostname, int days,
-    struct err *e)
-{
-	struct cert_report r;
-
-	if (e)
-		e->text[0] = 0;
-	if (days <= 0)
-		return err_set(e, "certificate %s: days must be positive",
-		    file);
-	if (cert_make_validity(file, hostname, 0, days * DAY_SECONDS, e) < 0)
-		return -1;
-	if (cert_check(file, geteuid(), getegid(), 0, &r) < 0)
-		return err_set(e, "%s", r.err.text);
-	return 0;
-}
-
-const char *cert_default_hostname(const char *qmail_dir, char *buf,
-    size_t size)
-{
-	char path[4096];
-	ssize_t n = -1;
-	int fd;
-
-	snprintf(path, sizeof path, "%s/control/me", qmail_dir);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, buf, size - 1);
-		close(fd);
-	}
-	buf[n > 0 ? n : 0] = 0;
-	buf[strcspn(buf, "\r\n")] = 0;
-	for (n = (ssize_t)strlen(buf); n > 0 && (buf[n - 1] == ' ' ||
-	    buf[n - 1] == '\t'); n--)
-		buf[n - 1] = 0;
-	if (buf[0])
-		return buf;
-	if (gethostname(buf, size) < 0 || !buf[0])
-		snprintf(buf, size, "localhost");
-	buf[size - 1] = 0;
-	return buf;
 }

@@ -11,6 +11,7 @@
 #include "logcmd.h"
 #include "metrics.h"
 #include "msg.h"
+#include "net.h"
 #include "plan.h"
 #include "preflight.h"
 #include "probe_relay.h"
@@ -559,9 +560,13 @@ int main(int argc, char **argv)
 	msg_oom_code = EXIT_FAILED;
 	open_std_fds();
 	signal(SIGPIPE, SIG_IGN);
-	/* the supervisor (qmailctl-supervise) runs its TLS probes so */
-	if (!strcmp(msg_prog, PROBE_PROG))
+	/* the supervisor (qmailctl-supervise) runs its TLS probes so; OpenSSL
+	 * is loaded and its context made while the service starts, not on
+	 * the first request (whose failure says why, if this one failed) */
+	if (!strcmp(msg_prog, PROBE_PROG)) {
+		(void)net_tls_ready(NULL);
 		return probe_relay_main(argc, argv);
+	}
 	opts.lines = -1;
 	first = parse_options(argc, argv);
 	cmd = parse_command(argc, argv, first);

@@ -242,12 +242,13 @@ s_client() {
 	printf "$_in" | timeout 10 openssl s_client -quiet "$@" 2>/dev/null
 }
 
-# own_qmailctl: this run's own copy of qmailctl and of the supervisor
-# beside it, in $T: other builds in the tree may replace the binaries
-# under a long test (exit 126, "Permission denied").
+# own_qmailctl: this run's own copy of qmailctl, and of the supervisor
+# and the TLS plugin beside it, in $T: other builds in the tree may
+# replace the binaries under a long test (exit 126, "Permission denied").
 own_qmailctl() {
 	cp "$QMAILCTL" "$T/qmailctl" &&
 		cp "${QMAILCTL%/*}/qmailctl-supervise" "$T/qmailctl-supervise" &&
+		cp "${QMAILCTL%/*}/qmailctl-tls.so" "$T/qmailctl-tls.so" &&
 		QMAILCTL=$T/qmailctl
 }
 

@@ -22,6 +22,7 @@ expected() {
 	{
 		echo "755 ./usr/sbin/qmailctl"
 		echo "755 ./usr/sbin/qmailctl-supervise"
+		echo "644 ./usr/sbin/qmailctl-tls.so"
 		echo "755 ./usr/sbin/pido"
 		echo "755 ./usr/sbin/hi-q"
 		echo "755 ./usr/sbin/hi-q-spamlevel"

@@ -50,8 +50,10 @@ for _s in smtp smtps pop3; do
 	check "$_s: its supervisor maps no libssl or libcrypto" no_ssl "$_s"
 	note "$_s: supervisor VmRSS $(rss "$_s")"
 done
-check "qmailctl itself links OpenSSL (so the check above can fail)" \
-	sh -c "ldd '$QMAILCTL' | grep -q libcrypto"
+check "qmailctl itself links no OpenSSL" \
+	sh -c "! ldd '$QMAILCTL' | grep -q 'libssl\|libcrypto'"
+check "... its TLS plugin does (so the checks above can fail)" \
+	sh -c "ldd '${QMAILCTL%/*}/qmailctl-tls.so' | grep -q libcrypto"
 
 # The relay's own end: qmailctl run as qmailctl-probe -s, a request a
 # line on stdin (probe_relay.h), a result for each.
@@ -96,6 +98,32 @@ sed 's/^/# /' "$T/st"
 mv "$T/bin/greeter.away" "$T/bin/greeter"
 q stop smtp smtps pop3 >"$T/out" 2>&1
 is_rc $? 0 "stop smtp, smtps and pop3"
+
+# qmailctl loads OpenSSL only where it uses it: not for a start whose
+# certificate is remembered (the supervisor's relay probes through TLS),
+# nor for status or stop; for check's TLS probe, yes.  ld.so's own
+# record (LD_DEBUG=files) of the qmailctl process and its workers, not
+# of the programs it starts, which write files of their own.
+loads_crypto() {
+	rm -f "$T"/ld.*
+	sh -c 'echo $$ >"$0"; exec "$@"' "$T/ldpid" env LD_DEBUG=files \
+		LD_DEBUG_OUTPUT="$T/ld" "$QMAILCTL" -f "$T/qmailctl.conf" "$@" \
+		>"$T/out" 2>&1
+	_rc=$?
+	grep -q 'libcrypto' "$T/ld.$(cat "$T/ldpid")" && return 0
+	[ "$_rc" -eq 0 ] && return 1
+	sed 's/^/# /' "$T/out"
+	return 2
+}
+for _c in "start smtps" "status smtps" "stop smtps"; do
+	# shellcheck disable=SC2086 # the command's words
+	loads_crypto $_c
+	is_rc $? 1 "$_c: qmailctl loads no libcrypto"
+done
+q start smtps >/dev/null 2>&1
+loads_crypto check smtps
+is_rc $? 0 "check smtps, a probe through TLS: it loads libcrypto"
+q stop smtps >/dev/null 2>&1
 
 # A site whose cgroup name is hashed (its rundir, escaped, is longer than
 # NAME_MAX): the supervisor gets the digest from qmailctl.
@@ -142,6 +170,17 @@ is_rc $? 1 "a qmailctl-supervise that cannot run: start exits 1"
 check "... saying why" grep -q "^smtp: failed: unable to run qmailctl-supervise: Exec format error" "$T/out"
 check "... and nothing runs, nothing is recorded" test -z "$(pidfiles_in "$T/run")"
 rm -f "$T/bin/qmailctl-supervise"
+# ... and no TLS plugin beside it: what needs OpenSSL fails, saying why;
+# the plugin of another build is refused, not called.
+"$T/bin/qmailctl" -f "$T/qmailctl.conf" cert "$T/nocert.pem" >"$T/out" 2>&1
+is_rc $? 1 "no qmailctl-tls.so beside qmailctl: cert exits 1"
+check "... saying what could not be loaded" grep -q "^qmailctl: fatal: cert: certificate $T/nocert.pem: unable to load TLS support: $T/bin/qmailctl-tls.so: cannot open shared object file" "$T/out"
+check "... and writes nothing" test ! -e "$T/nocert.pem"
+cp "$FIXTURES/tls_other.so" "$T/bin/qmailctl-tls.so"
+"$T/bin/qmailctl" -f "$T/qmailctl.conf" cert "$T/nocert.pem" >"$T/out" 2>&1
+is_rc $? 1 "another build's qmailctl-tls.so: cert exits 1"
+check "... saying it is not this qmailctl's" grep -q "^qmailctl: fatal: cert: certificate $T/nocert.pem: unable to load TLS support: $T/bin/qmailctl-tls.so is not qmailctl [0-9.]*'s\$" "$T/out"
+rm -f "$T/bin/qmailctl-tls.so"
 # ... nor does it take over a service whose supervisor died: that one
 # stays as it is, and status still says it is unsupervised.
 q start smtp >/dev/null 2>&1
