@@ -295,10 +295,11 @@ void launch_abort(struct unit *u)
 
 	if (run->state == EL_ALIVE)
 		launch_end_group(u);
+	/* What the server left is forgotten while the logger drains. */
+	unit_forget(u, run);
+	unit_forget_cgroup(u);
 	if (u->nel == 2 && log->state == EL_ALIVE)
 		launch_end_element(log, LOG_DRAIN_MS);
-	unit_forget(u, run);
 	if (u->nel == 2)
 		unit_forget(u, log);
-	unit_forget_cgroup(u);
 }

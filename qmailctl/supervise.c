@@ -64,6 +64,11 @@
 /* A stop waits for the server as long as it takes (stop's own timeout
  * is the worker's, and past it zap ends the group): a day is forever. */
 #define STOP_WAIT_MS 86400000L
+/* A server that has not ended this soon after TERM is "stopping" to
+ * status (and to a zap's hold); one that has never was.  The state file
+ * is a rename, which costs about half a millisecond on ext4: time the
+ * stop's confirmation would wait for nothing. */
+#define STOPPING_SAY_MS 20
 /* zap's hold lasts the zap grace and this: zap, once the hold is said,
  * TERMs the group, waits the grace, KILLs and confirms (ZAP_CONFIRM_MS,
  * 5 s at most), then TERMs us. */
@@ -152,24 +157,36 @@ int sup_respawn(struct sup *s, int which, struct started *st)
 	    which == EL_LOG ? st->log_err : out, st);
 }
 
-/* Everything down: the server's group, then the logger once the pipe has
- * no writer left; pidfiles and cgroup removed. */
-void sup_take_down(struct sup *s)
+/* Our two ends that write to the logger (pipefd[1], and stderr for our
+ * own lines) closed: from now on the logger reads end of file as soon
+ * as the server's group, the last writer, is gone, without waiting for
+ * us to notice.  Nothing of ours goes to the log after this. */
+static void stop_writing(struct sup *s)
 {
 	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
-	if (s->u.el[EL_RUN].state == EL_ALIVE) {
-		launch_end_group(&s->u);
-		s->u.el[EL_RUN].state = EL_DEAD;
-	}
 	if (fd >= 0) {
 		dup2(fd, 2);
 		close(fd);
 	}
+	if (s->pipefd[1] >= 0) {
+		close(s->pipefd[1]);
+		s->pipefd[1] = -1;
+	}
+}
+
+/* Everything down: the server's group, then the logger once the pipe has
+ * no writer left; pidfiles and cgroup removed. */
+void sup_take_down(struct sup *s)
+{
+	if (s->u.el[EL_RUN].state == EL_ALIVE) {
+		launch_end_group(&s->u);
+		s->u.el[EL_RUN].state = EL_DEAD;
+	}
+	stop_writing(s);
 	if (s->pipefd[0] >= 0) {
 		close(s->pipefd[0]);
-		close(s->pipefd[1]);
-		s->pipefd[0] = s->pipefd[1] = -1;
+		s->pipefd[0] = -1;
 	}
 	launch_abort(&s->u);
 }
@@ -209,20 +226,29 @@ static _Noreturn void stop(struct sup *s)
 	struct group_id g;
 
 	s->hold = 1;
-	/* The server is told first, the world after: a state file written
-	 * (a file system's rename) is time the server would not be
-	 * stopping.  Held, nothing is restarted meanwhile. */
+	/* The server is told first, the world after, if at all: a state
+	 * file written (a file system's rename) is time the server would
+	 * not be stopping.  Held, nothing is restarted meanwhile. */
 	if (run->state == EL_ALIVE) {
 		proc_signal(run->handle, SIGTERM);
 		proc_signal(run->handle, SIGCONT);
 	}
 	if (s->foreground)
 		sd_notify_send("STOPPING=1");
-	sup_save_state(s, "stopping");
-	if (run->state == EL_ALIVE) {
-		wait_handles(&run->handle, 1, STOP_WAIT_MS);
-		launch_reap(run);
+	/* The logger drains while the server ends, not after. */
+	stop_writing(s);
+	if (run->state != EL_ALIVE ||
+	    wait_handles(&run->handle, 1, STOPPING_SAY_MS) > 0) {
+		sup_save_state(s, "stopping");
+		if (run->state == EL_ALIVE)
+			wait_handles(&run->handle, 1, STOP_WAIT_MS);
 	}
+	if (run->state == EL_ALIVE) {
+		launch_reap(run);
+		run->state = EL_DEAD;
+	}
+	/* What is left of its group, once: sup_take_down ends only what
+	 * is alive. */
 	if (run->state != EL_ABSENT) {
 		group_of(&run->id, s->u.cgroup, &g);
 		group_signal(&g, SIGTERM, SIGCONT, NULL);

@@ -112,6 +112,31 @@ check "... and nothing but the server's lines (none of the supervisor's cut one)
 note "lines: $(wc -l <"$T/got") of $NL"
 q stop bab >/dev/null 2>&1
 
+# --- at a stop, what the server writes as it ends reaches the log --------
+# The supervisor closes its own ends of the pipe when it sends TERM (the
+# logger then drains while the server ends): a line written 300 ms later
+# must still be read, and the logger end only after it.
+add_service last <<SVC
+run = sh -c "trap 'sleep 0.3; echo said after TERM; exit 0' TERM; echo up; while :; do sleep 0.1; done"
+log = multilog \${T}/log/last
+probe = none
+settle = 50
+SVC
+q start last >"$T/out" 2>&1
+is_rc $? 0 "start a server that writes a last line 300 ms after TERM"
+logger=$(pid_of last log)
+q stop last >"$T/out" 2>&1 &
+stopper=$!
+track_pid "$stopper"
+stopping() { q status last 2>/dev/null | grep -q '^last: stopping'; }
+wait_for 5 stopping
+check "... while it ends, status says stopping" stopping
+wait "$stopper"
+is_rc $? 0 "... stop"
+check "... its last line is in the log" grep -q '^said after TERM$' "$T/log/last/current"
+check "... and its logger is gone, its pidfiles too" sh -c \
+	"! kill -0 $logger 2>/dev/null && test ! -e '$T/run/last.pid' && test ! -e '$T/run/last.log.pid'"
+
 # A server that floods its log: the pipe is full whenever the logger is
 # down, and the supervisor must not block on a line of its own then.
 add_service flood <<'SVC'
