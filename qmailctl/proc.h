@@ -111,6 +111,11 @@ int proc_take_fd(int handle, int fd);
  * end of a pipe of which only one end is held. */
 int proc_reopen_fd(int fd, int flags);
 
+/* Reads the caller's ancestors now (a recorded pid that is one is never
+ * opened: proc_open_recorded), so that the children it forks next know
+ * theirs without reading /proc again (workers_run). */
+void proc_note_ancestors(void);
+
 /* The program named prog in the directory of the running executable
  * (/proc/self/exe's target), into buf: qmailctl and qmailctl-supervise
  * find each other so, wherever they were installed.  -1 with errno. */

@@ -228,23 +228,44 @@ int proc_open_pid(pid_t pid)
  * once: what is an ancestor now was one when we started. */
 #define ANCESTORS_MAX 64
 
+static pid_t chain[ANCESTORS_MAX];
+static int chain_len;
+
+static void ancestors_read(void)
+{
+	struct proc_info pi;
+	pid_t p, self = getpid();
+
+	if (chain_len > 0 && chain[0] == self)
+		return;
+	/* Forked after the parent read its own: ours is one step longer,
+	 * without a read of /proc per ancestor in every worker. */
+	if (chain_len > 0 && chain_len < ANCESTORS_MAX &&
+	    chain[0] == getppid()) {
+		memmove(chain + 1, chain, (size_t)chain_len * sizeof *chain);
+		chain[0] = self;
+		chain_len++;
+		return;
+	}
+	chain_len = 0;
+	for (p = self; p > 1 && chain_len < ANCESTORS_MAX; p = pi.ppid) {
+		chain[chain_len++] = p;
+		if (proc_info(p, &pi) < 0)
+			break;
+	}
+}
+
+void proc_note_ancestors(void)
+{
+	ancestors_read();
+}
+
 static int is_self_or_ancestor(pid_t pid)
 {
-	static pid_t chain[ANCESTORS_MAX];
-	static int n;
-	struct proc_info pi;
-	pid_t p;
 	int i;
 
-	if (n == 0 || chain[0] != getpid()) {   /* first use, or forked */
-		n = 0;
-		for (p = getpid(); p > 1 && n < ANCESTORS_MAX; p = pi.ppid) {
-			chain[n++] = p;
-			if (proc_info(p, &pi) < 0)
-				break;
-		}
-	}
-	for (i = 0; i < n; i++)
+	ancestors_read();
+	for (i = 0; i < chain_len; i++)
 		if (chain[i] == pid)
 			return 1;
 	return 0;

@@ -1,6 +1,7 @@
 /* workers.c: one forked worker per service, the worst result wins. */
 #include "workers.h"
 #include "msg.h"
+#include "proc.h"
 #include "exitcode.h"
 #include "report.h"
 
@@ -57,6 +58,7 @@ int workers_run(struct unit *units, size_t n, int (*fn)(struct unit *),
 	fflush(stdout);
 	fflush(stderr);
 	caller = getpid();
+	proc_note_ancestors();
 	workers_order(units, n, ahead, order);
 	for (k = 0; k < n; k++) {
 		i = order[k];
