@@ -236,9 +236,13 @@ int probe_relay_main(int argc, char **argv)
 		    "probe_relay.h)");
 		return EXIT_USAGE;
 	}
-	/* the answer first: the goodbye is said after it */
+	/* the answer first: the goodbye is said after it, once the
+	 * supervisor has moved on (it asks again, or it has recorded the
+	 * service up and ends us: EOF), so that the server's QUIT never
+	 * comes before its state says up */
 	probe_prepare(NULL);
 	while (fgets(line, sizeof line, stdin)) {
+		probe_goodbye();
 		line[strcspn(line, "\n")] = 0;
 		if (parse_request(line, &p, &timeout_ms, &certname) < 0) {
 			warn("a request it cannot read");
@@ -252,7 +256,6 @@ int probe_relay_main(int argc, char **argv)
 			printf("%s\n", r.err.text);
 		if (fflush(stdout) != 0)
 			break;
-		probe_goodbye();
 	}
 	probe_finish();
 	probe_cleanup();

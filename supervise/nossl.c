@@ -57,8 +57,8 @@ void probe_tls_prepare(const struct probe *p)
 		(void)probe_relay_start(&relay, qmailctl, &e);
 }
 
-/* The relay says its own goodbye after its answer, and exits on the EOF
- * that ending it sends. */
+/* The relay says its own goodbye on the EOF that ending it sends (we
+ * end it once the service is recorded up), then exits. */
 void probe_tls_finish(void)
 {
 	probe_relay_end(&relay);
