@@ -42,7 +42,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 # What needs OpenSSL (tls_plugin.h): for qmailctl, the shared object
 # qmailctl-tls.so that it loads when it first needs it (tls_load.c);
-# libqmailctl-tls.a, linked directly, for the unit tests and pido.
+# libqmailctl-tls.a, linked directly, for the unit tests.
 TLS_SRC  = qmailctl/cert_make.c qmailctl/cert_pem.c qmailctl/cgroup_digest.c \
 	qmailctl/net_tls.c
 TLS_OBJ  = $(TLS_SRC:%.c=$(BUILD)/obj/%.o)
@@ -167,7 +167,6 @@ FUZZ_ENTRY_OBJ = $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tests/fuzz/*.c))
 $(BUILD)/tests/unit/fuzz_regress: $(BUILD)/obj/tests/unit/fuzz_regress.o $(FUZZ_ENTRY_OBJ) $(BUILD)/obj/hi-q/config.o $(BUILD)/libqmailctl.a $(BUILD)/libqmailctl-tls.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(UNIT_LIBS)
-
 
 # A shared object that stands in for another build's qmailctl-tls.so.
 $(BUILD)/tests/fixtures/tls_other.so: tests/fixtures/so/tls_other.c

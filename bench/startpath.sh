@@ -6,11 +6,11 @@
 # flock, bind and connect calls), without the slowing of strace: a few
 # microseconds an event.  Once the start has returned, qmailctl's
 # pidfiles name each service's supervisor, server and logger; the fork
-# events lead from a supervisor back to its worker.  Then, per service,
+# event of a supervisor (spawned by its worker) names its worker.  Then, per service,
 # every phase is the moment (ms from the exec of `qmailctl start`) of:
 #   worker    the worker of that service forked
 #   lock      its flock() on the service's lock returned
-#   checks    it forked toward the supervisor: the checks before a start
+#   checks    it spawned the supervisor: the checks before a start
 #             (observe, leftovers, programs, preflight, cgroup) are done;
 #             "helpers": processes the worker forked meanwhile (the
 #             access checks as another uid, a stunnel check), and their
@@ -27,8 +27,7 @@
 # and "returned", when `qmailctl start` exited.
 # With them, the CPU time of every process of the start's tree (the
 # scheduler's sched_stat_runtime), added up by what each process is:
-#   worker      the worker, the children it forked for its checks, and
-#               the intermediate child toward the supervisor
+#   worker      the worker and the children it forked for its checks
 #   supervisor  qmailctl-supervise (from its fork, before its exec too)
 #   logger      the logger (from its fork: pidfile, exec, multilog's start)
 #   server      the server itself, likewise (tcpserver, the stand-in)
@@ -216,10 +215,8 @@ sp_phases() {
 	}
 	function out(k, v) { if (v != "") printf "%s %.2f\n", k, v }
 	END {
-		for (n in sup) {
-			mid = parent[sup[n]]
-			if (parent[mid] in worker) wsvc[parent[mid]] = n
-		}
+		for (n in sup)
+			if (parent[sup[n]] in worker) wsvc[parent[sup[n]]] = n
 		for (p in cpu) {
 			k = kind(p); total += cpu[p]
 			if (svc_of != "") { used[svc_of "." k] += cpu[p]; used["all." k] += cpu[p] }
@@ -228,12 +225,12 @@ sp_phases() {
 		for (k in used) out("cpu." k, used[k])
 		out("cpu.total", total)
 		for (n in sup) {
-			s = sup[n]; mid = parent[s]; w = parent[mid]
+			s = sup[n]; w = parent[s]
 			if (!(w in worker)) continue
 			out(n ".worker", forked[w]); out(n ".lock", locked[w])
-			out(n ".checks", forked[mid]); out(n ".sup_exec", execd[s])
+			out(n ".checks", forked[s]); out(n ".sup_exec", execd[s])
 			nh = 0; life = 0
-			for (h in helper) if (helper[h] == w && h != mid && forked[h] < forked[mid]) {
+			for (h in helper) if (helper[h] == w && h != s && forked[h] < forked[s]) {
 				nh++; if (h in exited) life += exited[h] - forked[h]
 			}
 			out(n ".helpers", nh); out(n ".helper_ms", life)
@@ -273,7 +270,7 @@ report_sp() {
 	say ""
 	say "G2. Where the start of the five goes (issue 17): \`qmailctl start\` of G's five under perf's"
 	say "   tracepoints (fork, exec, exit, flock, bind, connect), ms from its exec, median of"
-	say "   $SP_ROUNDS rounds.  worker: forked; lock: flock returned; checks: it forked toward the"
+	say "   $SP_ROUNDS rounds.  worker: forked; lock: flock returned; checks: it spawned the"
 	say "   supervisor (observe, leftovers, programs, preflight, cgroup done); helpers: processes it"
 	say "   forked for those checks (access as another uid), how many / their ms added up; sup exec:"
 	say "   qmailctl-supervise exec'd; log exec, run fork, run exec: the logger, the server; bind: the"
@@ -285,8 +282,8 @@ report_sp() {
 	fi
 	sp_table "" "$SP_PHASES helpers helper_ms"
 	say "  qmailctl start returned: $(median sp.returned) ms"
-	say "  CPU time of the start's processes (sched_stat_runtime), ms, median: worker: the worker,"
-	say "  its checks' children, the child toward the supervisor; supervisor, logger, server: each"
+	say "  CPU time of the start's processes (sched_stat_runtime), ms, median: worker: the worker"
+	say "  and its checks' children; supervisor, logger, server: each"
 	say "  from its fork; below: every process below the server (the probe's connection: stunnel,"
 	say "  greeter; send: the stand-in's children); relay: the TLS probes' client (qmailctl-probe)."
 	say "  On two cores, total / 2 is the floor of the start."

@@ -19,6 +19,7 @@
 
 /* A monstrous path is cut here in messages, so that the reason shows. */
 #define CERT_PATH_QUOTE 500
+
 /* Sets the report's error, "certificate FILE: text"; returns -1. */
 __attribute__((format(printf, 3, 4)))
 static int refuse_cert(struct cert_report *r, const char *file,

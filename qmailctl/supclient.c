@@ -44,10 +44,10 @@ int supervise_program(char *buf, size_t size)
 	return access(buf, X_OK);
 }
 
-/* Readies this process to run qmailctl-supervise NAME (the program
+/* Readies the environment to run qmailctl-supervise NAME (the program
  * beside this one, into prog; argv into argv): the site config by an
- * absolute path in the environment, and "/" as its directory, so that
- * no directory of the caller's is kept busy.  -1 with errno. */
+ * absolute path, as the supervisor runs in "/" (so that no directory
+ * of the caller's is kept busy).  -1 with errno. */
 static int supervisor_argv(struct unit *u, char *prog, size_t size,
     char *argv[3])
 {
@@ -57,8 +57,6 @@ static int supervisor_argv(struct unit *u, char *prog, size_t size,
 		return -1;
 	if (realpath(u->site->file, conf))
 		setenv("QMAILCTL_CONF", conf, 1);
-	if (chdir("/") < 0)
-		return -1;
 	snprintf(tmo, sizeof tmo, "%ld", u->opts->timeout_ms);
 	setenv(SUPERVISE_TIMEOUT_ENV, tmo, 1);
 	if (cgroup_site_digest_of(u->rundir->path, digest) == 0)
@@ -69,15 +67,14 @@ static int supervisor_argv(struct unit *u, char *prog, size_t size,
 	return 0;
 }
 
-/* Spawns prog in a session of its own with /dev/null for fds 0-2 and
- * the rest of our descriptors as they are.  Spawned, not forked: the
- * child shares our memory until its exec (posix_spawn's vfork), so no
- * copy of our page tables is made and torn down.  0, or an errno. */
-static int spawn_session(const char *prog, char *const argv[])
+/* Spawns prog in "/" and a session of its own, with /dev/null for fds
+ * 0-2 and the rest of our descriptors as they are.  Spawned, not forked:
+ * the child shares our memory until its exec (posix_spawn's vfork), so
+ * no copy of our page tables is made and torn down.  0, or an errno. */
+static int spawn_session(const char *prog, char *const argv[], pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	pid_t pid;
 	int rc;
 
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
@@ -86,40 +83,50 @@ static int spawn_session(const char *prog, char *const argv[])
 		posix_spawn_file_actions_destroy(&fa);
 		return rc;
 	}
-	if (!(rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+	if (!(rc = posix_spawn_file_actions_addchdir_np(&fa, "/")) &&
+	    !(rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
 	    O_RDWR, 0)) && !(rc = posix_spawn_file_actions_adddup2(&fa, 0, 1)) &&
 	    !(rc = posix_spawn_file_actions_adddup2(&fa, 0, 2)) &&
 	    !(rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID)))
-		rc = posix_spawn(&pid, prog, &fa, &at, argv, environ);
+		rc = posix_spawn(pid, prog, &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc;
 }
 
-/* In the intermediate child, which then exits: the daemon, with the
+/* The daemon, spawned by the worker in a session of its own, with the
  * report socket to the worker that waits for it; in adopt mode it takes
- * over what runs (adopt.h). */
-static _Noreturn void spawn_supervisor(struct unit *u, int sock, int adopt)
+ * over what runs (adopt.h).  It keeps nothing of its caller's but that
+ * socket: an inherited pipe (a make jobserver's, an ssh session's) would
+ * be held open as long as the service runs.  Once the worker exits, its
+ * parent is init (or the nearest subreaper), as a daemon's is.  0, or
+ * -1 with the reason in why. */
+static int spawn_supervisor(struct unit *u, int sock, int adopt,
+    char *why, size_t size)
 {
 	char fd[16], prog[PATH_MAX], *argv[3];
+	pid_t pid;
 	int rc;
 
-	/* A daemon keeps nothing of its caller's but the report socket: an
-	 * inherited pipe (a make jobserver's, an ssh session's) would be
-	 * held open as long as the service runs. */
-	cloexec_all();
-	fcntl(sock, F_SETFD, 0);
+	cloexec_all();          /* ours too: we exec nothing after this */
 	snprintf(fd, sizeof fd, "%d", sock);
 	setenv(SUPERVISE_FD_ENV, fd, 1);
 	if (adopt)
 		setenv(SUPERVISE_ADOPT_ENV, "1", 1);
-	rc = supervisor_argv(u, prog, sizeof prog, argv) < 0 ? errno :
-	    spawn_session(prog, argv);
+	if (supervisor_argv(u, prog, sizeof prog, argv) < 0)
+		rc = errno;
+	else {
+		fcntl(sock, F_SETFD, 0);
+		rc = spawn_session(prog, argv, &pid);
+		fcntl(sock, F_SETFD, FD_CLOEXEC);
+	}
+	unsetenv(SUPERVISE_FD_ENV);
+	unsetenv(SUPERVISE_ADOPT_ENV);
 	if (rc == 0)
-		_exit(0);
-	dprintf(sock, "failed unable to run %s: %s\n", SUPERVISE_PROG,
+		return 0;
+	snprintf(why, size, "unable to run %s: %s", SUPERVISE_PROG,
 	    strerror(rc));
-	_exit(EXIT_FAILED);
+	return -1;
 }
 
 void supervise_exec_foreground(struct unit *u)
@@ -136,7 +143,7 @@ void supervise_exec_foreground(struct unit *u)
 	setenv(SUPERVISE_FOREGROUND_ENV, fd, 1);
 	fflush(stdout);
 	fflush(stderr);
-	if (supervisor_argv(u, prog, sizeof prog, argv) == 0)
+	if (supervisor_argv(u, prog, sizeof prog, argv) == 0 && chdir("/") == 0)
 		execv(prog, argv);
 	if (u->lock >= 0)
 		fcntl(u->lock, F_SETFD, FD_CLOEXEC);
@@ -241,7 +248,6 @@ static int launch(struct unit *u, int adopt, long long deadline,
     struct started *st)
 {
 	int sv[2], rc;
-	pid_t pid;
 
 	/* an adopter's predecessor's state says "unsupervised" until the
 	 * adopter writes its own */
@@ -256,20 +262,10 @@ static int launch(struct unit *u, int adopt, long long deadline,
 	}
 	fflush(stdout);
 	fflush(stderr);
-	/* Forked, then spawned, so that it is no child (nor in the process
-	 * tree) of this worker: it outlives whatever ends the worker. */
-	if ((pid = fork()) == 0)
-		spawn_supervisor(u, sv[1], adopt);
+	rc = spawn_supervisor(u, sv[1], adopt, st->why, sizeof st->why);
 	close(sv[1]);
-	if (pid < 0) {
-		close(sv[0]);
-		snprintf(st->why, sizeof st->why, "unable to fork: %s",
-		    strerror(errno));
-		return -1;
-	}
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	rc = read_report(u, sv[0], deadline, st);
+	if (rc == 0)
+		rc = read_report(u, sv[0], deadline, st);
 	close(sv[0]);
 	if (rc == -1 && adopt)
 		end_adopter(u);
