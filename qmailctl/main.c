@@ -11,7 +11,6 @@
 #include "logcmd.h"
 #include "metrics.h"
 #include "msg.h"
-#include "net.h"
 #include "plan.h"
 #include "preflight.h"
 #include "probe_relay.h"
@@ -561,12 +560,11 @@ int main(int argc, char **argv)
 	open_std_fds();
 	signal(SIGPIPE, SIG_IGN);
 	/* the supervisor (qmailctl-supervise) runs its TLS probes so; OpenSSL
-	 * is loaded and its context made while the service starts, not on
-	 * the first request (whose failure says why, if this one failed) */
-	if (!strcmp(msg_prog, PROBE_PROG)) {
-		(void)net_tls_ready(NULL);
+	 * is loaded at the first handshake, once the probe's connection is
+	 * accepted, while the server starts its side (stunnel): loaded
+	 * before, it would delay the connection instead */
+	if (!strcmp(msg_prog, PROBE_PROG))
 		return probe_relay_main(argc, argv);
-	}
 	opts.lines = -1;
 	first = parse_options(argc, argv);
 	cmd = parse_command(argc, argv, first);

@@ -106,12 +106,6 @@ int net_wait(struct net_conn *c, short events, const char *what);
 int net_tls_start(struct net_conn *c, const char *certname,
     struct net_tls *t);
 
-/* Makes the TLS client context that net_tls_start makes on first use,
- * ahead of it: a program that will make TLS connections soon (the
- * supervisor's relay) makes it while it waits.  Returns 0, or -1 with
- * the reason in e. */
-int net_tls_ready(struct err *e);
-
 /* Sends all of s.  what names it in a failure ("EHLO"). */
 int net_write(struct net_conn *c, const char *s, const char *what);
 

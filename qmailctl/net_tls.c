@@ -72,7 +72,7 @@ static long nosig_ctrl(BIO *b, int cmd, long num, void *ptr)
 
 /* ---- the TLS client ---- */
 
-int net_tls_ready(struct err *e)
+static int tls_init(struct net_conn *c)
 {
 	if (tls_ctx)
 		return 0;
@@ -82,12 +82,12 @@ int net_tls_ready(struct err *e)
 	    !BIO_meth_set_read(nosig_method, nosig_read) ||
 	    !BIO_meth_set_ctrl(nosig_method, nosig_ctrl)) {
 		net_cleanup();
-		return err_set(e, "unable to set up TLS: out of memory");
+		return net_fail(c, "unable to set up TLS: out of memory");
 	}
 	tls_ctx = SSL_CTX_new(TLS_client_method());
 	if (!tls_ctx) {
 		net_cleanup();
-		return err_set(e, "unable to set up TLS: %s",
+		return net_fail(c, "unable to set up TLS: %s",
 		    ERR_reason_error_string(ERR_peek_last_error()));
 	}
 	/* A self-signed certificate must pass: we test the service, not
@@ -105,15 +105,6 @@ int net_tls_ready(struct err *e)
 	SSL_CTX_set_min_proto_version(tls_ctx, 0);
 	SSL_CTX_set_security_level(tls_ctx, 0);
 	SSL_CTX_set_cipher_list(tls_ctx, "DEFAULT:ALL:@SECLEVEL=0");
-	return 0;
-}
-
-static int tls_init(struct net_conn *c)
-{
-	struct err e;
-
-	if (net_tls_ready(&e) < 0)
-		return net_fail(c, "%s", e.text);
 	return 0;
 }
 

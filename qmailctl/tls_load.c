@@ -77,13 +77,6 @@ int cert_make_validity(const char *file, const char *hostname,
 	return t->cert_make_validity(file, hostname, not_before, not_after, e);
 }
 
-int net_tls_ready(struct err *e)
-{
-	const struct tls_plugin *t = tls(e);
-
-	return t ? t->net_tls_ready(e) : -1;
-}
-
 int net_tls_start(struct net_conn *c, const char *certname,
     struct net_tls *t)
 {

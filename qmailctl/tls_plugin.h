@@ -37,7 +37,6 @@ struct tls_plugin {
 	const char *(*cert_pem_library)(void);
 	int (*cert_make_validity)(const char *file, const char *hostname,
 	    long long not_before, long long not_after, struct err *e);
-	int (*net_tls_ready)(struct err *e);
 	int (*net_tls_start)(struct net_conn *c, const char *certname,
 	    struct net_tls *t);
 	void (*net_cleanup)(void);

@@ -11,7 +11,6 @@ const struct tls_plugin qmailctl_tls_plugin = {
 	.cert_pem_read = cert_pem_read,
 	.cert_pem_library = cert_pem_library,
 	.cert_make_validity = cert_make_validity,
-	.net_tls_ready = net_tls_ready,
 	.net_tls_start = net_tls_start,
 	.net_cleanup = net_cleanup,
 	.cgroup_site_digest = cgroup_site_digest,
