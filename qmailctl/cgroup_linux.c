@@ -22,12 +22,62 @@
 /* sd_booted(3): systemd is the init, and owns the cgroup tree. */
 #define SYSTEMD_BOOTED_DIR "/run/systemd/system"
 
+/* Where cgroup v2 is mounted, from /proc/self/mountinfo: field 5 is the
+ * mount point; the filesystem type follows the " - " separator.  -1 if
+ * nowhere. */
+static int cgroup2_mount(char *buf, size_t size)
+{
+	char line[4096], *mnt, *end;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int i, found = -1;
+
+	if (!f)
+		return -1;
+	while (found < 0 && fgets(line, sizeof line, f)) {
+		if (!strstr(line, " - cgroup2 "))
+			continue;
+		mnt = line;
+		for (i = 0; i < 4 && mnt; i++)
+			if ((mnt = strchr(mnt, ' ')) != NULL)
+				mnt++;
+		if (!mnt || !(end = strchr(mnt, ' ')))
+			continue;
+		snprintf(buf, size, "%.*s", (int)(end - mnt), mnt);
+		found = 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* The cgroup v2 path of pid relative to the mount ("/qmailctl/send"),
+ * from its "0::/path" line in /proc/PID/cgroup.  -1 with errno. */
+static int cgroup_of_pid(pid_t pid, char *buf, size_t size)
+{
+	char path[64], line[PATH_MAX + 8];
+	FILE *f;
+	int found = -1;
+
+	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	while (found < 0 && fgets(line, sizeof line, f))
+		if (!strncmp(line, "0::", 3)) {
+			snprintf(buf, size, "%.*s", (int)strcspn(line + 3, "\n"),
+			    line + 3);
+			found = 0;
+		}
+	fclose(f);
+	if (found < 0)
+		errno = ENOENT;
+	return found;
+}
+
 static const char *mount_point(void)
 {
 	static char mnt[PATH_MAX];
 	static int looked;
 
-	if (!looked && proc_cgroup2_mount(mnt, sizeof mnt) < 0)
+	if (!looked && cgroup2_mount(mnt, sizeof mnt) < 0)
 		mnt[0] = 0;
 	looked = 1;
 	return mnt[0] ? mnt : NULL;
@@ -209,7 +259,7 @@ static int in_cgroup(pid_t pid, const char *path)
 	const char *mnt = mount_point();
 	char now[PATH_MAX];
 
-	return mnt && proc_cgroup_of(pid, now, sizeof now) == 0 &&
+	return mnt && cgroup_of_pid(pid, now, sizeof now) == 0 &&
 	    !strcmp(now, path + strlen(mnt));
 }
 
@@ -376,7 +426,7 @@ int cgroup_delegated_base(char *buf, size_t size)
 	const char *mnt = mount_point();
 	char own[PATH_MAX];
 
-	if (!mnt || proc_cgroup_of(getpid(), own, sizeof own) < 0)
+	if (!mnt || cgroup_of_pid(getpid(), own, sizeof own) < 0)
 		return -1;
 	/* the root cgroup is nobody's delegation */
 	if (!strcmp(own, "/") || strstr(own, "/..") ||

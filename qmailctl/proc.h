@@ -2,7 +2,8 @@
  *
  * Everything that reads /proc, opens pidfds or depends on Linux process
  * accounting lives behind this interface in proc_linux.c, so that a port to
- * another kernel is one file.
+ * another kernel is one file (and cgroup_linux.c, whose cgroup v2 needs
+ * its own lookups in /proc).
  *
  * Why a pid alone is never trusted: a pid names whatever process holds it
  * now.  After a crash or a reboot, a pidfile's pid may belong to an unrelated
@@ -133,12 +134,6 @@ int proc_each(int (*fn)(const struct proc_info *, void *), void *arg);
  * descriptor carries the lock (the one that took it may have exited,
  * leaving the descriptor to others); 0 when none is found. */
 pid_t proc_lock_holder(dev_t dev, ino_t ino);
-
-/* Where cgroup v2 is mounted (from /proc/self/mountinfo).  -1 if nowhere. */
-int proc_cgroup2_mount(char *buf, size_t size);
-
-/* The cgroup v2 path of pid relative to the mount ("/qmailctl/send"). */
-int proc_cgroup_of(pid_t pid, char *buf, size_t size);
 
 /* Waits until every pidfd in fds has become readable (its process has
  * exited) or timeout_ms passes; returns how many are still alive.

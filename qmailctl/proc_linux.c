@@ -1,4 +1,6 @@
-/* proc_linux.c: process inspection through /proc and pidfds (Linux 5.3+). */
+/* proc_linux.c: process inspection through /proc and pidfds (Linux 5.3+).
+ * The cgroup v2 lookups in /proc (mountinfo, PID/cgroup) are
+ * cgroup_linux.c's. */
 #include "proc.h"
 #include "clock.h"
 
@@ -231,7 +233,7 @@ int proc_open_pid(pid_t pid)
 static pid_t chain[ANCESTORS_MAX];
 static int chain_len;
 
-static void ancestors_read(void)
+void proc_note_ancestors(void)
 {
 	struct proc_info pi;
 	pid_t p, self = getpid();
@@ -255,16 +257,11 @@ static void ancestors_read(void)
 	}
 }
 
-void proc_note_ancestors(void)
-{
-	ancestors_read();
-}
-
 static int is_self_or_ancestor(pid_t pid)
 {
 	int i;
 
-	ancestors_read();
+	proc_note_ancestors();
 	for (i = 0; i < chain_len; i++)
 		if (chain[i] == pid)
 			return 1;
@@ -533,52 +530,6 @@ pid_t proc_lock_holder(dev_t dev, ino_t ino)
 			pid = (pid_t)atoi(de->d_name);
 	closedir(d);
 	return pid;
-}
-
-/* /proc/self/mountinfo: field 5 is the mount point; the filesystem type
- * follows the " - " separator. */
-int proc_cgroup2_mount(char *buf, size_t size)
-{
-	char line[4096], *mnt, *end;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-	int i, found = -1;
-
-	if (!f)
-		return -1;
-	while (found < 0 && fgets(line, sizeof line, f)) {
-		if (!strstr(line, " - cgroup2 "))
-			continue;
-		mnt = line;
-		for (i = 0; i < 4 && mnt; i++)
-			if ((mnt = strchr(mnt, ' ')) != NULL)
-				mnt++;
-		if (!mnt || !(end = strchr(mnt, ' ')))
-			continue;
-		snprintf(buf, size, "%.*s", (int)(end - mnt), mnt);
-		found = 0;
-	}
-	fclose(f);
-	return found;
-}
-
-int proc_cgroup_of(pid_t pid, char *buf, size_t size)
-{
-	char path[64], text[4096], *line, *next;
-
-	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
-	if (read_small_file(path, text, sizeof text) < 0)
-		return -1;
-	/* the v2 line is "0::/path" */
-	for (line = text; line; line = next) {
-		if ((next = strchr(line, '\n')) != NULL)
-			*next++ = 0;
-		if (!strncmp(line, "0::", 3)) {
-			snprintf(buf, size, "%s", line + 3);
-			return 0;
-		}
-	}
-	errno = ENOENT;
-	return -1;
 }
 
 int wait_handles(const int *fds, int n, long timeout_ms)

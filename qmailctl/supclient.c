@@ -71,10 +71,11 @@ static int supervisor_argv(struct unit *u, char *prog, size_t size,
  * 0-2 and the rest of our descriptors as they are.  Spawned, not forked:
  * the child shares our memory until its exec (posix_spawn's vfork), so
  * no copy of our page tables is made and torn down.  0, or an errno. */
-static int spawn_session(const char *prog, char *const argv[], pid_t *pid)
+static int spawn_session(const char *prog, char *const argv[])
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
+	pid_t pid;
 	int rc;
 
 	if ((rc = posix_spawn_file_actions_init(&fa)) != 0)
@@ -88,7 +89,7 @@ static int spawn_session(const char *prog, char *const argv[], pid_t *pid)
 	    O_RDWR, 0)) && !(rc = posix_spawn_file_actions_adddup2(&fa, 0, 1)) &&
 	    !(rc = posix_spawn_file_actions_adddup2(&fa, 0, 2)) &&
 	    !(rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID)))
-		rc = posix_spawn(pid, prog, &fa, &at, argv, environ);
+		rc = posix_spawn(&pid, prog, &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	return rc;
@@ -105,7 +106,6 @@ static int spawn_supervisor(struct unit *u, int sock, int adopt,
     char *why, size_t size)
 {
 	char fd[16], prog[PATH_MAX], *argv[3];
-	pid_t pid;
 	int rc;
 
 	cloexec_all();          /* ours too: we exec nothing after this */
@@ -117,7 +117,7 @@ static int spawn_supervisor(struct unit *u, int sock, int adopt,
 		rc = errno;
 	else {
 		fcntl(sock, F_SETFD, 0);
-		rc = spawn_session(prog, argv, &pid);
+		rc = spawn_session(prog, argv);
 		fcntl(sock, F_SETFD, FD_CLOEXEC);
 	}
 	unsetenv(SUPERVISE_FD_ENV);
